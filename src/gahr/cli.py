@@ -1,0 +1,46 @@
+"""The `gahr` command line: parse, call one library function, print.
+
+Each subcommand lives in a module of `gahr.commands` that defines `register(subparsers)`;
+the module's parser sets `func`, called with the parsed arguments.
+"""
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from . import __version__, commands
+from .errors import GahrError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gahr", description="Bias-free denoisers, their implicit prior, memorization vs "
+        "generalization, and geometry-adaptive harmonic bases (Kadkhodaie et al., ICLR 2024).")
+    parser.add_argument("--version", action="version", version=f"gahr {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        result = args.func(args)
+    except GahrError as e:
+        print(f"gahr {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gahr {args.command}: interrupted; finished work was kept", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

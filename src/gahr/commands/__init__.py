@@ -1,0 +1,1 @@
+"""One module per `gahr` subcommand; each defines `register(subparsers)`."""

@@ -1,0 +1,55 @@
+"""Argument helpers shared by subcommands."""
+
+import argparse
+import json
+from fractions import Fraction
+
+from ..errors import GahrError
+
+
+def sigma_value(text: str) -> float:
+    """Parse a noise level on the [0, 1] scale: `0.1`, `25/255`."""
+    try:
+        return float(Fraction(text.strip())) if "/" in text else float(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a noise level; write it as 0.1 or 25/255") from None
+
+
+def add_sigma_args(parser: argparse.ArgumentParser, default: float | None = None,
+                   required: bool = False) -> None:
+    """`--sigma 25/255` or `--sigma255 25` (the seed code's 0-255 scale); read with get_sigma."""
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--sigma", type=sigma_value, default=None,
+                       help="noise standard deviation on the [0, 1] scale, e.g. 25/255")
+    group.add_argument("--sigma255", type=float, default=None,
+                       help="noise standard deviation on the 0-255 scale, e.g. 25")
+    parser.set_defaults(sigma_default=default)
+
+
+def get_sigma(args) -> float | None:
+    if args.sigma255 is not None:
+        return args.sigma255 / 255.0
+    return args.sigma if args.sigma is not None else args.sigma_default
+
+
+def add_device_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
+
+
+def resolve_device(name: str):
+    import torch
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise GahrError(f"unknown device {name!r}; use auto, cpu or cuda[:i]") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GahrError(f"device {name!r} asked for but CUDA is not available; use --device cpu")
+    return device
+
+
+def print_json(obj) -> None:
+    print(json.dumps(obj, indent=2))

@@ -1,0 +1,10 @@
+"""Bias-free denoising networks: layers, UNet, BF-CNN, registry, import of the paper's checkpoints."""
+
+from .bfcnn import BFCNN
+from .layers import BFBatchNorm2d
+from .registry import ARCHITECTURES, Denoiser, build, describe, load, save
+from .seed import load_seed_checkpoint
+from .unet import UNet
+
+__all__ = ["ARCHITECTURES", "BFBatchNorm2d", "BFCNN", "Denoiser", "UNet", "build", "describe",
+           "load", "load_seed_checkpoint", "save"]

@@ -1,0 +1,129 @@
+"""Architecture registry, the own weights format (safetensors + JSON) and the Denoiser wrapper."""
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ..errors import ArchitectureError, CheckpointError, ShapeError
+from ..io import atomic_path, save_json
+from .bfcnn import BFCNN
+from .unet import UNet
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "bfcnn": BFCNN}
+WEIGHTS, MODEL_JSON = "model.safetensors", "model.json"
+
+
+def build(arch: str, **config) -> nn.Module:
+    """Instantiate a registered architecture from its config."""
+    if arch not in ARCHITECTURES:
+        raise ArchitectureError(f"unknown architecture {arch!r}; choose one of "
+                                f"{', '.join(sorted(ARCHITECTURES))}")
+    try:
+        return ARCHITECTURES[arch](**config)
+    except TypeError as e:
+        raise ArchitectureError(f"{arch}: {e}; valid settings are those of "
+                                f"gahr.nets.{ARCHITECTURES[arch].__name__}") from None
+
+
+def describe(net: nn.Module, meta: dict | None = None) -> dict:
+    """The JSON description that, with the weights, rebuilds `net`."""
+    return {"arch": net.arch, "config": dict(net.config), "meta": dict(meta or {})}
+
+
+def save(net: nn.Module, run_dir, meta: dict | None = None) -> Path:
+    """Write `model.safetensors` and `model.json` into `run_dir` (atomically).
+
+    `meta` holds facts about the training data the sampler needs, e.g. `mean_intensity`.
+    """
+    run_dir = Path(run_dir)
+    meta = {**getattr(net, "meta", {}), **(meta or {})}
+    desc = describe(net, meta)
+    state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
+    with atomic_path(run_dir / WEIGHTS) as tmp:
+        save_file(state, str(tmp), metadata={"gahr": json.dumps(desc)})
+    save_json(desc, run_dir / MODEL_JSON)
+    return run_dir / WEIGHTS
+
+
+def load(path, device: str | torch.device = "cpu") -> nn.Module:
+    """Load a net saved by `save` from a run dir or a `.safetensors` file, in eval mode.
+
+    The description is read from the file's metadata (so the file stands alone), falling back
+    to `model.json` beside it. `net.meta` holds the saved metadata.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist; pass a run dir or a model.safetensors")
+    file = path / WEIGHTS if path.is_dir() else path
+    if not file.exists():
+        raise CheckpointError(f"{path} holds no {WEIGHTS}; is it a finished run dir? "
+                              "(a paper checkpoint .pt loads with `gahr convert`)")
+    try:
+        state = load_file(str(file), device=str(device))
+        with safe_open(str(file), "pt") as f:
+            header = (f.metadata() or {}).get("gahr")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{file} is not a readable safetensors file ({e}); "
+                              "re-save it with gahr.save or convert it with `gahr convert`") from None
+    desc = json.loads(header) if header else _json_beside(file)
+    net = build(desc["arch"], **desc["config"])
+    load_state(net, state, source=str(file))
+    net.meta = desc.get("meta", {})
+    return net.to(device).eval()
+
+
+def _json_beside(file: Path) -> dict:
+    js = file.parent / MODEL_JSON
+    if not js.exists():
+        raise CheckpointError(f"{file} carries no architecture description and no {MODEL_JSON} "
+                              "lies beside it; save models with gahr.save")
+    return json.loads(js.read_text())
+
+
+def load_state(net: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """`load_state_dict` with a one-line error naming the first mismatching tensor."""
+    own = net.state_dict()
+    for name, tensor in own.items():
+        if name not in state:
+            raise CheckpointError(f"{source}: tensor {name!r} (shape {tuple(tensor.shape)}) is "
+                                  "missing; the checkpoint was saved for another architecture "
+                                  "or config")
+        if state[name].shape != tensor.shape:
+            raise CheckpointError(
+                f"{source}: tensor {name!r} has shape {tuple(state[name].shape)} but the requested "
+                f"config needs {tuple(tensor.shape)}; check num_kernels/num_blocks/num_layers")
+    extra = sorted(set(state) - set(own))
+    if extra:
+        raise CheckpointError(f"{source}: unexpected tensor {extra[0]!r} ({len(extra)} in all); "
+                              "the checkpoint has more layers than the requested config")
+    net.load_state_dict(state)
+
+
+class Denoiser(nn.Module):
+    """The denoiser x_hat(y) = y - r(y) of a residual net r; puts the net in eval mode.
+
+    Every sampler and analysis takes a callable `y -> x_hat`; this adapts a trained net.
+    `meta` carries the saved facts of the model (e.g. the training set's `mean_intensity`).
+    """
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net.eval()
+        self.meta = dict(getattr(net, "meta", {}))
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        if y.dim() != 4:
+            raise ShapeError(f"a denoiser takes (B, C, H, W) images, got shape {tuple(y.shape)}; "
+                             "add a batch axis with y[None]")
+        return y - self.net(y)
+
+    def residual(self, y: torch.Tensor) -> torch.Tensor:
+        return self.net(y)
+
+    def train(self, mode: bool = True):
+        # A Denoiser is an evaluation object: BF-norm must use its running statistics.
+        return super().train(False)
