@@ -1,0 +1,97 @@
+"""Figures: valid PNGs of the expected size, faithful pixels, redraw from saved data, bad input."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gahr.errors import GahrError
+from gahr.report import (
+    ReportError,
+    histogram,
+    image_panel,
+    line_plot,
+    redraw,
+    save_image_grid,
+    spectrum_plot,
+)
+
+
+def test_plain_grid_size_and_pixels(tmp_path):
+    imgs = torch.rand(7, 1, 8, 6)
+    path = save_image_grid(imgs, tmp_path / "g.png", nrow=3, scale=2, pad=1)
+    img = Image.open(path)
+    assert img.format == "PNG" and img.mode == "L"
+    # 3 columns x 3 rows of (12 x 16) cells with 1 px gaps around every cell
+    assert img.size == (3 * 12 + 4, 3 * 16 + 4)
+    px = np.asarray(img)
+    # image 4 sits at row 1, column 1; nearest upscaling repeats each pixel 2x2
+    cell = px[1 + 17:1 + 17 + 16, 1 + 13:1 + 13 + 12]
+    expect = np.round(imgs[4, 0].numpy().astype(np.float64) * 255).astype(np.uint8)
+    assert np.array_equal(cell[::2, ::2], expect) and np.array_equal(cell[1::2, 1::2], expect)
+    assert (px[:, 0] == 255).all()  # the border is white, not image
+
+
+def test_rgb_grid_default_scale_makes_small_images_visible(tmp_path):
+    path = save_image_grid(np.random.rand(4, 3, 32, 32), tmp_path / "c.png")
+    img = Image.open(path)
+    assert img.mode == "RGB" and img.size == (2 * 96 + 3 * 2, 2 * 96 + 3 * 2)
+
+
+def test_symmetric_normalization_maps_zero_to_gray(tmp_path):
+    v = np.zeros((1, 1, 4, 4))
+    v[0, 0, 0, 0], v[0, 0, 1, 1] = 2.0, -2.0
+    px = np.asarray(Image.open(save_image_grid(v, tmp_path / "e.png", normalize="symmetric",
+                                               scale=1, pad=0)))
+    assert px[0, 0] == 255 and px[1, 1] == 0 and px[2, 2] in (127, 128)
+
+
+@pytest.mark.parametrize("call", [
+    lambda p: save_image_grid(torch.rand(6, 3, 16, 16), p, nrow=3, titles=["a", "b", "c"],
+                              row_labels=["S1", "S2"], title="samples"),
+    lambda p: image_panel(p, {"clean": np.random.rand(16, 16), "noisy": np.random.rand(1, 16, 16)},
+                          title="denoising"),
+    lambda p: line_plot(p, [1, 10, 100], {"train": [30, 28, 25], "test": [20, 24, 25]},
+                        "N (training images)", "PSNR (dB)", "PSNR against N", logx=True,
+                        dashed={"noisy input": [20, 20, 20]}),
+    lambda p: line_plot(p, {"a": [1, 2], "b": [1, 2, 3]}, {"a": [1, 2], "b": [3, 2, 1]},
+                        "x (unit)", "y (unit)", "per-curve x"),
+    lambda p: histogram(p, {"S1 vs S2": np.random.rand(50), "vs train": np.random.rand(30)},
+                        "cosine similarity", "similarity of samples", bins=10),
+    lambda p: spectrum_plot(p, np.linspace(1, 0, 64), "eigenvalues",
+                            coefficients={"clean": np.random.randn(64)}),
+], ids=["labelled-grid", "panel", "line", "line-dict-x", "histogram", "spectrum"])
+def test_figures_write_png_and_redraw_identically(tmp_path, call):
+    path = call(tmp_path / "f.png")
+    first = Image.open(path)
+    first.load()
+    assert first.format == "PNG" and first.size[0] > 150 and first.size[1] > 80
+    assert path.with_suffix(".npz").exists()
+    again = redraw(path, tmp_path / "again.png")
+    assert np.array_equal(np.asarray(Image.open(again)), np.asarray(first))
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_redraw_needs_data(tmp_path):
+    path = save_image_grid(np.random.rand(2, 1, 4, 4), tmp_path / "n.png", save_data=False)
+    with pytest.raises(ReportError, match="rerun the command"):
+        redraw(path)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda p: save_image_grid(np.random.rand(2, 2, 4, 4), p), "C = 1"),
+    (lambda p: save_image_grid(np.full((1, 1, 4, 4), np.nan), p), "NaN"),
+    (lambda p: save_image_grid(np.random.rand(4, 1, 4, 4), p, nrow=2, titles=["a"]), "per column"),
+    (lambda p: save_image_grid(np.random.rand(4, 1, 4, 4), p, vmin=1, vmax=0), "vmax"),
+    (lambda p: save_image_grid(np.random.rand(4, 1, 4, 4), p, normalize="log"), "normalize"),
+    (lambda p: line_plot(p, [1, 2], {"a": [1]}, "x", "y", "t"), "one y per x"),
+    (lambda p: line_plot(p, [1, 2], {"a": [1, 2]}, "x", "", "t"), "ylabel"),
+    (lambda p: histogram(p, {"a": []}, "x", "t"), "empty"),
+    (lambda p: spectrum_plot(p, [1, 0.5], ""), "title"),
+    (lambda p: image_panel(p, {"a": np.zeros((4, 4)), "b": np.zeros((5, 5))}, "t"), "shape"),
+])
+def test_bad_input_is_a_one_line_gahr_error(tmp_path, call, match):
+    with pytest.raises(GahrError, match=match) as info:
+        call(tmp_path / "bad.png")
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "bad.png").exists()
