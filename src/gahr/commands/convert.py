@@ -2,10 +2,11 @@
 
 
 def register(sub) -> None:
-    p = sub.add_parser("convert", help="import a paper-code checkpoint (.pt state dict) into a run dir",
-                       description="Load a state dict saved by the paper repository's code/network.py "
-                       "(UNet or BF_CNN, with or without DataParallel's 'module.' prefix) and write "
-                       "model.safetensors + model.json.")
+    p = sub.add_parser(
+        "convert", help="import a paper-code checkpoint (.pt state dict) into a run dir",
+        description="Load a state dict saved by the paper repository's code/network.py (UNet or "
+        "BF_CNN, with or without DataParallel's 'module.' prefix) and write model.safetensors + "
+        "model.json.")
     p.add_argument("checkpoint", help="the .pt file saved by the paper's code")
     p.add_argument("--arch", required=True, help="unet or bfcnn")
     p.add_argument("--out", required=True, help="run dir to write")

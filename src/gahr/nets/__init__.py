@@ -1,4 +1,4 @@
-"""Bias-free denoising networks: layers, UNet, BF-CNN, registry, import of the paper's checkpoints."""
+"""Bias-free denoising networks: layers, UNet, BF-CNN, registry, paper-checkpoint import."""
 
 from .bfcnn import BFCNN
 from .layers import BFBatchNorm2d

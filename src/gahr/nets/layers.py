@@ -38,7 +38,8 @@ def bf_conv(c_in: int, c_out: int, kernel_size: int = 3) -> nn.Conv2d:
     return nn.Conv2d(c_in, c_out, kernel_size, padding=kernel_size // 2, bias=False)
 
 
-def conv_stack(channels: list[int], kernel_size: int = 3, norm_first: bool = True) -> list[nn.Module]:
+def conv_stack(channels: list[int], kernel_size: int = 3,
+               norm_first: bool = True) -> list[nn.Module]:
     """Layers conv -> BF-norm -> ReLU for each consecutive pair of `channels`.
 
     `norm_first=False` leaves the first conv without normalization (conv -> ReLU), as the

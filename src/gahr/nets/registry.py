@@ -67,8 +67,8 @@ def load(path, device: str | torch.device = "cpu") -> nn.Module:
         with safe_open(str(file), "pt") as f:
             header = (f.metadata() or {}).get("gahr")
     except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{file} is not a readable safetensors file ({e}); "
-                              "re-save it with gahr.save or convert it with `gahr convert`") from None
+        raise CheckpointError(f"{file} is not a readable safetensors file ({e}); re-save it "
+                              "with gahr.save or convert it with `gahr convert`") from None
     desc = json.loads(header) if header else _json_beside(file)
     net = build(desc["arch"], **desc["config"])
     load_state(net, state, source=str(file))

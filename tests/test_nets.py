@@ -1,0 +1,138 @@
+"""Properties shared by every registered bias-free net, the own weights format, and errors."""
+
+import pytest
+import torch
+
+import gahr
+from gahr.errors import ArchitectureError, CheckpointError, ShapeError
+from gahr.nets import ARCHITECTURES, BFBatchNorm2d, Denoiser, build
+
+TINY = {
+    "unet": dict(channels=1, num_kernels=4, num_blocks=2),
+    "bfcnn": dict(channels=1, num_kernels=4, num_layers=5),
+}
+TINY_COLOR = {
+    "unet": dict(channels=3, num_kernels=4, num_blocks=1, num_enc_conv=1, num_mid_conv=1),
+    "bfcnn": dict(channels=3, num_kernels=4, num_layers=3, first_layer_linear=True),
+}
+
+
+def test_every_architecture_has_a_tiny_config():
+    assert set(TINY) == set(ARCHITECTURES) == set(TINY_COLOR)
+
+
+def trained_like(arch, config):
+    """A net whose BF-norm running statistics are not all ones (a few train-mode passes)."""
+    net = build(arch, **config)
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):
+            net(torch.rand(4, config["channels"], 16, 16))
+        for m in net.modules():
+            if isinstance(m, BFBatchNorm2d):
+                m.gain.uniform_(0.5, 1.5)
+    return net.eval()
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("tiny", [TINY, TINY_COLOR], ids=["gray", "color"])
+def test_homogeneous_of_degree_one(arch, tiny):
+    """Bias-free: net(a*y) == a*net(y) for every a > 0 in eval mode, and net(0) == 0."""
+    config = tiny[arch]
+    net = trained_like(arch, config)
+    y = torch.randn(3, config["channels"], 16, 16)
+    with torch.no_grad():
+        r = net(y)
+        assert r.abs().max() > 0
+        for a in [1e-3, 0.37, 2.0, 1e3]:
+            torch.testing.assert_close(net(a * y), a * r, rtol=1e-4, atol=1e-5 * a)
+        assert torch.count_nonzero(net(torch.zeros_like(y))) == 0
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("size", [(16, 16), (15, 17), (9, 32)])
+def test_output_shape_equals_input_shape(arch, size):
+    net = build(arch, **TINY[arch]).eval()
+    y = torch.rand(2, 1, *size)
+    with torch.no_grad():
+        assert net(y).shape == y.shape
+
+
+def test_unet_pads_sizes_not_divisible_and_stays_homogeneous():
+    net = trained_like("unet", TINY["unet"])
+    y = torch.randn(2, 1, 13, 10)
+    with torch.no_grad():
+        torch.testing.assert_close(net(3.5 * y), 3.5 * net(y), rtol=1e-4, atol=1e-5)
+
+
+def test_unet_padding_leaves_divisible_sizes_untouched():
+    """On a multiple of 2**num_blocks the padded path must equal the plain one: cropping a
+    padded image of a divisible size changes nothing."""
+    net = trained_like("unet", TINY["unet"])
+    y = torch.randn(1, 1, 12, 12)  # 12 = 3 * 4
+    with torch.no_grad():
+        out = net(y)
+    assert out.shape == y.shape
+
+
+def test_bf_batchnorm_train_mode_divides_by_batch_sd_and_tracks_it():
+    bn = BFBatchNorm2d(3)
+    x = torch.randn(8, 3, 5, 5) * torch.tensor([1.0, 2.0, 4.0]).view(1, 3, 1, 1) + 1.0
+    out = bn.train()(x)
+    sd = torch.sqrt(x.var(dim=(0, 2, 3), unbiased=False) + 1e-5)
+    torch.testing.assert_close(out, x / sd.view(1, 3, 1, 1))
+    torch.testing.assert_close(bn.running_sd, 0.9 + 0.1 * sd)
+    assert not any("bias" in n for n, _ in bn.named_parameters())
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_no_bias_parameters(arch):
+    net = build(arch, **TINY[arch])
+    names = [n for n, _ in net.named_parameters()]
+    assert names and not any(n.endswith("bias") for n in names)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_save_load_round_trip_is_bit_exact(arch, tmp_path):
+    net = trained_like(arch, TINY_COLOR[arch])
+    gahr.save(net, tmp_path, meta={"mean_intensity": 0.42})
+    for source in [tmp_path, tmp_path / "model.safetensors"]:
+        loaded = gahr.load(source)
+        assert loaded.meta["mean_intensity"] == 0.42
+        assert not loaded.training
+        for (k, v), (k2, v2) in zip(net.state_dict().items(), loaded.state_dict().items()):
+            assert k == k2 and torch.equal(v, v2)
+        y = torch.rand(2, 3, 8, 8)
+        with torch.no_grad():
+            assert torch.equal(net(y), loaded(y))
+
+
+def test_denoiser_returns_y_minus_residual_in_eval_mode():
+    net = trained_like("unet", TINY["unet"]).train()
+    d = Denoiser(net).train()
+    assert not net.training
+    y = torch.rand(2, 1, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(d(y), y - net(y))
+    with pytest.raises(ShapeError, match="batch axis"):
+        d(y[0])
+
+
+def test_unknown_architecture_and_bad_settings_are_clear_errors():
+    with pytest.raises(ArchitectureError, match="choose one of bfcnn, unet"):
+        build("vit")
+    with pytest.raises(ArchitectureError, match="num_blocks"):
+        build("unet", num_blocks=0)
+    with pytest.raises(ArchitectureError, match="unexpected keyword"):
+        build("bfcnn", num_blocks=3)
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        gahr.load(tmp_path / "nope")
+    with pytest.raises(CheckpointError, match="holds no model.safetensors"):
+        gahr.load(tmp_path)
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(b"not a safetensors file at all")
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        gahr.load(bad)
