@@ -52,6 +52,9 @@ def _as_float(images, device=None) -> torch.Tensor:
 
 
 def _check_finite(tensor: torch.Tensor, name: str, hint: str) -> None:
+    # NaN and inf survive a row sum: one cheap pass, and the full test only when it flags.
+    if torch.isfinite(tensor.flatten(1).sum(dim=1)).all():
+        return
     bad = ~torch.isfinite(tensor.flatten(1)).all(dim=1)
     if bad.any():
         first = int(bad.nonzero()[0])
@@ -60,12 +63,14 @@ def _check_finite(tensor: torch.Tensor, name: str, hint: str) -> None:
 
 def _directions(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Unit vectors of mean-removed rows (zero rows stay zero) and a mask of constant rows."""
-    wide = flat.double()  # float64 centering: a constant image centres to exactly 0
-    centered = wide - wide.mean(dim=-1, keepdim=True)
-    norms = centered.norm(dim=-1, keepdim=True)
-    flat_rows = norms.squeeze(-1) <= 1e-9 * wide.abs().amax(dim=-1).clamp_min(1e-30)
-    unit = centered / torch.where(flat_rows[..., None], 1.0, norms)
-    return unit.to(flat.dtype), flat_rows
+    # Constant rows are detected exactly (max == min): their float32 centring leaves rounding
+    # noise of random direction, which must not count as a similarity.
+    flat_rows = flat.amax(dim=-1) == flat.amin(dim=-1)
+    unit = flat - flat.mean(dim=-1, keepdim=True)  # the one new buffer; the rest is in place
+    norms = unit.norm(dim=-1, keepdim=True)
+    unit.div_(norms.masked_fill_(flat_rows[..., None] | (norms == 0), 1.0))
+    unit[flat_rows] = 0.0
+    return unit, flat_rows
 
 
 def cosine_similarity(a, b, remove_mean: bool = True) -> torch.Tensor:
@@ -145,13 +150,13 @@ def _exact_values(queries: torch.Tensor, train, indices: torch.Tensor, cosine: b
     m, k = indices.shape
     flat_index = indices.flatten().cpu()
     rows = train[flat_index] if torch.is_tensor(train) else train[flat_index.numpy()]
-    picked = _as_float(rows, queries.device).flatten(1)
-    repeated = queries.repeat_interleave(k, dim=0)
-    if cosine:
-        values = cosine_similarity(repeated, picked).view(m, k)
-        values = torch.where(values.isnan(), 0.0, values)  # constant training images: 0
+    picked = _as_float(rows, queries.device).double().view(m, k, -1)
+    wide = queries.double()
+    if cosine:  # constant training images have a zero direction, hence similarity 0
+        values = torch.einsum("md,mkd->mk", _directions(wide)[0], _directions(picked)[0])
     else:
-        values = (repeated.double() - picked.double()).norm(dim=1).float().view(m, k)
+        values = (wide[:, None, :] - picked).norm(dim=2)
+    values = values.float()
     order = values.argsort(dim=1, descending=cosine, stable=True)
     values, indices = values.gather(1, order), indices.gather(1, order)
     if cosine:
