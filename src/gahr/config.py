@@ -1,0 +1,311 @@
+"""Configuration: frozen dataclasses loaded from TOML, overridden with `section.key=value`,
+saved as JSON. One source of truth per default: the dataclass fields below.
+
+Any frozen dataclass whose fields are numbers, strings, booleans, `Literal`s, unions, tuples,
+dicts or other such dataclasses loads with `load_config(path, overrides, cls=...)`; an unknown
+key or a value of the wrong type raises `ConfigError` naming the key.
+"""
+
+import dataclasses
+import inspect
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+from .errors import ConfigError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+Split = Literal["S1", "S2", "all"]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """`[data]`: which images, and which subset of them is the training set."""
+
+    source: str = "discs"  # "calpha" | "discs" | "fashion-mnist" | path to a .npy file
+    num_images: int | None = None  # images to load or generate (None: the source's default)
+    size: int | None = None  # image side in pixels (None: the source's native size)
+    seed: int = 0  # seed of synthetic generation
+    options: dict = field(default_factory=dict)  # passed to gahr.data.open_dataset
+    n_train: int | Literal["all"] = "all"  # N, the training set size
+    split: Split = "all"  # S1 / S2: disjoint halves of one seeded permutation
+    split_seed: int = 0
+    n_test: int = 256  # held-out images for the test PSNR
+
+    def __post_init__(self):
+        if self.n_train != "all" and self.n_train < 1:
+            raise ConfigError(f"data.n_train={self.n_train}; use a positive N or \"all\"")
+        if self.n_test < 0 or (self.num_images is not None and self.num_images < 1):
+            raise ConfigError("data.n_test must be >= 0 and data.num_images >= 1")
+        if self.size is not None and self.size < 1:
+            raise ConfigError(f"data.size={self.size}; use a positive image side in pixels")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """`[model]`: `arch` plus that architecture's settings (passed to `gahr.nets.build`).
+
+    In TOML the settings sit flat beside `arch` (`num_kernels = 32`); `channels` defaults to
+    the data's channel count.
+    """
+
+    arch: str = "unet"
+    config: dict = field(default_factory=dict)
+
+    @classmethod
+    def _from_dict(cls, data: dict, where: str) -> "ModelConfig":
+        from .nets import ARCHITECTURES
+
+        data = dict(data)
+        arch = data.pop("arch", cls.arch)
+        if arch not in ARCHITECTURES:
+            raise ConfigError(f"{where}arch={arch!r} is unknown; choose one of "
+                              f"{', '.join(sorted(ARCHITECTURES))}")
+        params = inspect.signature(ARCHITECTURES[arch]).parameters
+        config = {}
+        for key, value in data.items():
+            if key not in params:
+                raise ConfigError(f"unknown key {where}{key} for arch {arch!r}; valid keys: "
+                                  f"arch, {', '.join(params)}")
+            default = params[key].default
+            tp = params[key].annotation if default is inspect.Parameter.empty else type(default)
+            config[key] = coerce(tp, value, f"{where}{key}")
+        return cls(arch=arch, config=config)
+
+    def _to_dict(self) -> dict:
+        return {"arch": self.arch, **self.config}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """`[train]`: noise sampling, optimization, evaluation and the device."""
+
+    epochs: int = 1000
+    samples_per_epoch: int = 250_000  # small sets are repeated: every N sees the same steps
+    batch_size: int = 512
+    lr: float = 1e-3
+    lr_halve_every: int = 100  # epochs
+    sigma_min: float = 0.0  # on the [0, 1] intensity scale
+    sigma_max: float = 1.0
+    sigma_dist: Literal["uniform", "quadratic"] = "uniform"  # quadratic: sqrt(sigma) uniform
+    eval_sigmas: tuple[float, ...] = (5 / 255, 15 / 255, 25 / 255, 50 / 255, 100 / 255)
+    eval_images: int = 256  # training images used for the train PSNR
+    eval_every: int = 1  # epochs
+    init: Literal["kaiming", "default"] = "kaiming"  # kaiming normal, fan_in, as the paper
+    seed: int = 0
+    device: str = "auto"
+    amp: Literal["off", "bf16"] = "off"
+    compile: bool = False
+    channels_last: Literal["auto", "on", "off"] = "auto"  # auto: on for CUDA only
+    threads: int = 0  # torch CPU threads; 0: torch's default (cores / ranks under DDP)
+
+    def __post_init__(self):
+        for name in ("epochs", "samples_per_epoch", "batch_size", "lr_halve_every",
+                     "eval_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name}={getattr(self, name)} must be at least 1")
+        if not self.lr > 0:
+            raise ConfigError(f"train.lr={self.lr} must be positive")
+        if not 0 <= self.sigma_min < self.sigma_max:
+            raise ConfigError(f"train.sigma_min={self.sigma_min:g} and sigma_max="
+                              f"{self.sigma_max:g}: need 0 <= sigma_min < sigma_max "
+                              "(noise levels on the [0, 1] scale)")
+        if any(not s > 0 for s in self.eval_sigmas):
+            raise ConfigError(f"train.eval_sigmas={list(self.eval_sigmas)}: every noise level "
+                              "must be positive")
+
+
+@dataclass(frozen=True)
+class Config:
+    """A training run: `[data]`, `[model]`, `[train]`."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass(frozen=True)
+class SweepSection:
+    """`[sweep]`: one training run per (N, split)."""
+
+    n_train: tuple[int | Literal["all"], ...] = (1, 10, 100, 1000)
+    splits: tuple[Split, ...] = ("S1", "S2")
+    out: str = "runs/sweep"  # run dirs are <out>/N{n}_{split}/
+
+    def __post_init__(self):
+        if not self.n_train or not self.splits:
+            raise ConfigError("sweep.n_train and sweep.splits must each list at least one value")
+
+
+@dataclass(frozen=True)
+class SweepConfig(Config):
+    """A sweep: the base run's sections plus `[sweep]`."""
+
+    sweep: SweepSection = field(default_factory=SweepSection)
+
+
+# ---------------------------------------------------------------- dict <-> dataclass
+
+
+def from_dict(cls, data: dict, where: str = ""):
+    """Build dataclass `cls` from a nested dict, checking every key and type."""
+    if hasattr(cls, "_from_dict"):
+        return cls._from_dict(data, where)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where.rstrip('.') or 'config'} must be a table, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            hint = "; a [sweep] config runs with `gahr sweep`" if key == "sweep" else ""
+            raise ConfigError(f"unknown key {where}{key}; valid keys: {', '.join(names)}{hint}")
+    kwargs = {k: coerce(hints[k], v, f"{where}{k}") for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def to_dict(obj) -> dict:
+    """The JSON-ready nested dict of a config dataclass (inverse of `from_dict`)."""
+    if hasattr(obj, "_to_dict"):
+        return obj._to_dict()
+    out = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            value = to_dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def coerce(tp, value, key: str):
+    """Check `value` against type `tp` (converting ints and "a/b" strings to float)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"{key}={value!r}; choose one of {', '.join(map(repr, args))}")
+    if origin in (typing.Union, types.UnionType):
+        for arm in args:
+            try:
+                return coerce(arm, value, key)
+            except ConfigError:
+                continue
+        names = " or ".join(_type_name(a) for a in args)
+        raise ConfigError(f"{key}={value!r} is not {names}")
+    if origin in (tuple, list):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key}={value!r} must be a list, e.g. [1, 10, 100]")
+        return tuple(coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, f"{key}.")
+    return _coerce_scalar(tp, value, key)
+
+
+def _coerce_scalar(tp, value, key: str):
+    if tp is type(None):
+        if value is None or value in ("none", "None", "null"):
+            return None
+    elif tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and "/" in value:
+            try:
+                return float(Fraction(value.strip()))
+            except (ValueError, ZeroDivisionError):
+                pass
+    elif tp in (str, dict):
+        if isinstance(value, tp):
+            return dict(value) if tp is dict else value
+    elif tp is typing.Any or tp is inspect.Parameter.empty:
+        return value
+    raise ConfigError(f"{key}={value!r} must be {_type_name(tp)}")
+
+
+def _type_name(tp) -> str:
+    names = {type(None): "none", bool: "true/false", int: "an integer", float: "a number",
+             str: "a string", dict: "a table"}
+    if typing.get_origin(tp) is Literal:
+        return " or ".join(map(repr, typing.get_args(tp)))
+    return names.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+# ---------------------------------------------------------------- files and overrides
+
+
+def parse_override(text: str) -> tuple[list[str], object]:
+    """`"train.lr=5e-4"` -> (["train", "lr"], 0.0005); the value is a TOML literal or a string."""
+    key, sep, raw = text.partition("=")
+    path = [p.strip() for p in key.split(".")]
+    if not sep or len(path) < 2 or not all(path):
+        raise ConfigError(f"--set {text!r}: write section.key=value, e.g. --set train.lr=5e-4")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # bare words: discs, S1, all, 25/255, cuda:1
+    return path, value
+
+
+def apply_overrides(raw: dict, overrides) -> dict:
+    """A copy of the nested dict `raw` with each `section.key=value` set."""
+    raw = json.loads(json.dumps(raw))
+    for text in overrides:
+        path, value = parse_override(text)
+        node = raw
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {text!r}: {part} is a value, not a section")
+        node[path[-1]] = value
+    return raw
+
+
+def read_toml(path) -> dict:
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; see configs/ for presets") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML ({e}); fix the file") from None
+
+
+def load_config(path=None, overrides=(), cls=Config):
+    """Read TOML `path` (None: all defaults), apply `--set` overrides, type-check into `cls`."""
+    raw = read_toml(path) if path is not None else {}
+    return from_dict(cls, apply_overrides(raw, overrides))
+
+
+def with_overrides(config, overrides=()):
+    """A copy of a config with `section.key=value` overrides applied and checked."""
+    return from_dict(type(config), apply_overrides(to_dict(config), overrides))
+
+
+def save_config(config, path) -> None:
+    from .io import save_json
+
+    save_json(to_dict(config), path)
+
+
+def read_config(path, cls=Config):
+    """Read a `config.json` saved by `save_config`."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ConfigError(f"cannot read config {path} ({e})") from None
+    return from_dict(cls, raw)

@@ -1,0 +1,65 @@
+"""`checkpoint.pt`: everything a run needs to resume bit-for-bit, weights-only loadable."""
+
+from pathlib import Path
+
+import torch
+
+from ..config import Config, read_config, to_dict
+from ..errors import CheckpointError, ConfigError
+from ..io import atomic_path
+
+CHECKPOINT, CONFIG_JSON = "checkpoint.pt", "config.json"
+# Settings that may change between a run and its resumption without changing its result
+# (epochs: training can be extended).
+RESUMABLE_CHANGES = {"epochs", "device", "threads", "compile", "eval_every"}
+
+
+def save_checkpoint(run_dir, *, net, optimizer, noise_rng: torch.Generator, epoch: int,
+                    step: int, loss_sum: float, loss_count: int) -> None:
+    """Write the state after `step` steps of epoch `epoch` (step 0: the epoch has not begun)."""
+    state = {
+        "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "optimizer": optimizer.state_dict(),
+        "noise_rng": noise_rng.get_state().cpu(),
+        "epoch": int(epoch), "step": int(step),
+        "loss_sum": float(loss_sum), "loss_count": int(loss_count),
+    }
+    with atomic_path(Path(run_dir) / CHECKPOINT) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(run_dir) -> dict | None:
+    """The checkpoint of `run_dir` (plain tensors and numbers), or None when there is none."""
+    path = Path(run_dir) / CHECKPOINT
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same advice
+        raise CheckpointError(f"{path} cannot be read ({type(e).__name__}: {e}); delete it to "
+                              "start the run over") from None
+
+
+def check_resumable(run_dir, config: Config) -> None:
+    """Refuse to resume a run dir whose saved config differs in a setting that matters."""
+    path = Path(run_dir) / CONFIG_JSON
+    if not path.exists():
+        return
+    old, new = to_dict(read_config(path)), to_dict(config)
+    for section in new:
+        for key in sorted(set(old[section]) | set(new[section])):
+            if section == "train" and key in RESUMABLE_CHANGES:
+                continue
+            if old[section].get(key) != new[section].get(key):
+                raise ConfigError(
+                    f"{run_dir} holds a run with {section}.{key}={old[section].get(key)!r}, not "
+                    f"{new[section].get(key)!r}; use another --out or delete the run dir")
+
+
+def is_finished(run_dir, epochs: int) -> bool:
+    """True when `run_dir` holds a net trained for at least `epochs` epochs."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "model.safetensors").exists():
+        return False
+    ckpt = load_checkpoint(run_dir)
+    return ckpt is not None and ckpt["epoch"] >= epochs

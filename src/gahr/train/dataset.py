@@ -1,0 +1,81 @@
+"""The training set (a split of size N) and the held-out test images of a run."""
+
+from typing import NamedTuple
+
+import torch
+
+from ..config import DataConfig
+from ..errors import ConfigError, DataError
+
+
+class TrainingData(NamedTuple):
+    train: torch.Tensor  # (N, C, H, W)
+    test: torch.Tensor  # (n_test, C, H, W), never seen in training (may be empty)
+    train_index: torch.Tensor  # indices of `train` in the full image set
+
+
+def load_images(data: DataConfig) -> torch.Tensor:
+    """All images of the configured source, through `gahr.data.open_dataset`."""
+    from ..data import open_dataset
+
+    return open_dataset(data.source, n=data.num_images, size=data.size, seed=data.seed,
+                        **data.options)
+
+
+def select(images: torch.Tensor, data: DataConfig) -> TrainingData:
+    """Split `images` as `data` says.
+
+    S1 / S2: the first / last N of one seeded permutation (`gahr.data.split_indices`), so the
+    two are disjoint. Test images come from outside both halves when there are any left, else
+    from the other half; in both cases they are outside this run's training set.
+    split = "all": the first N of a seeded permutation (N = "all": all but `n_test`).
+    """
+    _check_images(images)
+    num = len(images)
+    n = check_sizes(num, data)
+    if data.split == "all":
+        perm = torch.randperm(num, generator=torch.Generator().manual_seed(data.split_seed))
+        train_idx, pool = perm[:n], perm[n:]
+    else:
+        train_idx, pool = _split(num, data)
+    test_idx = pool[:data.n_test]
+    return TrainingData(images[train_idx], images[test_idx], train_idx)
+
+
+def check_sizes(num: int, data: DataConfig) -> int:
+    """The training set size N for a source of `num` images; ConfigError if it cannot be."""
+    if data.split == "all":
+        n = num - min(data.n_test, num - 1) if data.n_train == "all" else data.n_train
+        if n > num:
+            raise ConfigError(f"data.n_train={n} but the source has {num} images; lower "
+                              "n_train or raise data.num_images")
+        return n
+    n = num // 2 if data.n_train == "all" else data.n_train
+    if 2 * n > num:
+        raise ConfigError(f"data.n_train={n} is larger than half of the {num} images; a "
+                          f"{data.split} run needs 2N images: use n_train <= {num // 2} or raise "
+                          "data.num_images")
+    return n
+
+
+def _split(num: int, data: DataConfig):
+    from ..data import split_indices
+
+    n = check_sizes(num, data)
+    idx1, idx2 = (torch.as_tensor(i, dtype=torch.long) for i in split_indices(num, n,
+                                                                              data.split_seed))
+    own, other = (idx1, idx2) if data.split == "S1" else (idx2, idx1)
+    used = torch.zeros(num, dtype=torch.bool)
+    used[idx1] = used[idx2] = True
+    rest = torch.arange(num)[~used]
+    rest = rest[torch.randperm(len(rest), generator=torch.Generator().manual_seed(
+        data.split_seed + 1))]
+    return own, torch.cat([rest, other])
+
+
+def _check_images(images) -> None:
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or len(images) == 0:
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images)
+        raise DataError(f"training images must be a non-empty (N, C, H, W) tensor, got {shape}")
+    if not torch.isfinite(images).all():
+        raise DataError("training images hold NaN or inf values; clean the data set")

@@ -1,0 +1,273 @@
+"""Training a universal blind denoiser: one net for every noise level, never told the level.
+
+Each image y = x + sigma z gets its own sigma (`sample_sigmas`); the net r predicts the noise
+sigma z, and the loss is the paper's summed squared error over the batch divided by the batch
+size, sum_i ||r(y_i) - sigma_i z_i||^2 / B. Adam, learning rate halved every K epochs.
+"""
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from ..config import Config, save_config, to_dict
+from ..errors import ConfigError, ShapeError
+from ..nets import build, load, save
+from . import distributed as D
+from .checkpoint import CONFIG_JSON, check_resumable, is_finished, load_checkpoint, save_checkpoint
+from .dataset import TrainingData, load_images, select
+from .interrupt import StopRequest
+from .metrics import MetricsLog, evaluate, read_metrics, sigma_label
+from .noise import epoch_order, sample_sigmas
+
+
+@dataclass
+class TrainResult:
+    """What `train` did: the final net (eval mode) and the last metrics row."""
+
+    run_dir: Path
+    net: nn.Module
+    metrics: dict = field(default_factory=dict)
+    resumed_from: tuple[int, int] | None = None  # (epoch, step) of the checkpoint used
+    already_finished: bool = False
+
+
+@dataclass
+class _Run:
+    net: nn.Module  # the plain module: its state is what gets saved
+    model: nn.Module  # what the step calls: net, or its DDP / compiled wrapper
+    optimizer: torch.optim.Optimizer
+    rng: torch.Generator  # sigmas and noise; identical on every rank
+    images: torch.Tensor  # the training set, on the device
+    noise: torch.Tensor  # (global batch, C, H, W) buffer, refilled in place each step
+    epoch: int = 0
+    step: int = 0  # steps done in `epoch`
+    loss_sum: torch.Tensor | None = None
+    loss_count: int = 0
+    consistent: bool = True  # False while a step is half done: no checkpoint then
+    started: float = 0.0  # wall clock at the start of the epoch (or of its resumption)
+
+
+def train(config: Config, run_dir, images: torch.Tensor | None = None, *, callbacks=(),
+          progress: bool = True) -> TrainResult:
+    """Train (or resume, or return at once if finished) the run `config` describes in `run_dir`.
+
+    `images`: the full image set as a tensor (N, C, H, W) in [0, 1]; None loads `config.data`
+    through `gahr.data.open_dataset`. The split, test set and everything else follow `config`.
+    `callbacks`: called as `cb(epoch, step, loss)` after every step; raising KeyboardInterrupt
+    there (or SIGINT/SIGTERM) writes a checkpoint and stops. Under torchrun every rank calls
+    this; each trains on its own shard of every global batch and only rank 0 writes.
+    """
+    run_dir = Path(run_dir)
+    d = D.setup(config.train.device, config.train.threads)
+    try:
+        if is_finished(run_dir, config.train.epochs):
+            check_resumable(run_dir, config)
+            return TrainResult(run_dir, load(run_dir, d.device), _last_row(run_dir),
+                               already_finished=True)
+        return _train(config, run_dir, images, d, callbacks, progress)
+    finally:
+        D.teardown(d)
+
+
+def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
+    tc = config.train
+    check_resumable(run_dir, config)
+    if tc.batch_size % d.world:
+        raise ConfigError(f"train.batch_size={tc.batch_size} does not split over {d.world} "
+                          "ranks; use a multiple of the number of processes")
+    data = select(images if images is not None else load_images(config.data), config.data)
+    net = build_net(config, data.train).to(d.device)
+    if d.is_main:
+        save_config(config, run_dir / CONFIG_JSON)
+    run = _make_run(net, data, tc, d)
+    ckpt = load_checkpoint(run_dir)
+    if ckpt is not None:
+        _restore(run, ckpt)
+    log = MetricsLog(run_dir, keep_until_epoch=run.epoch, enabled=d.is_main)
+    steps = max(1, tc.samples_per_epoch // tc.batch_size)
+    row = _last_row(run_dir) if d.is_main else {}
+    with StopRequest() as stop:
+        try:
+            while run.epoch < tc.epochs:
+                _train_epoch(run, tc, d, steps, stop, callbacks, progress)
+                row = _end_epoch(run, config, data, d, log, run_dir)
+        except KeyboardInterrupt:
+            if d.is_main and run.consistent:
+                _checkpoint(run, run_dir)
+            raise
+        finally:
+            log.close()
+    if d.is_main:
+        _finish(run, config, data, run_dir, log.rows)
+    D.barrier(d)
+    resumed = (ckpt["epoch"], ckpt["step"]) if ckpt is not None else None
+    return TrainResult(run_dir, run.net.eval(), row, resumed_from=resumed)
+
+
+def build_net(config: Config, images: torch.Tensor) -> nn.Module:
+    """The configured net, initialized from `train.seed`, checked to accept `images`."""
+    model_cfg = dict(config.model.config)
+    channels = images.shape[1]
+    if model_cfg.setdefault("channels", channels) != channels:
+        raise ConfigError(f"model.channels={model_cfg['channels']} but the images have "
+                          f"{channels} channel(s); drop model.channels or convert the data")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.train.seed)
+        net = build(config.model.arch, **model_cfg)
+        if config.train.init == "kaiming":
+            for m in net.modules():  # as the paper: every conv, He-normal fan_in
+                if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+                    nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in")
+    try:
+        with torch.no_grad():
+            out = net.eval()(images[:1])
+    except (RuntimeError, ValueError, ShapeError) as e:
+        raise ConfigError(f"model {config.model.arch} refuses {tuple(images.shape[1:])} images "
+                          f"({str(e).splitlines()[0]}); change data.size or the model") from None
+    if out.shape != images[:1].shape:
+        raise ConfigError(f"model {config.model.arch} maps {tuple(images.shape[1:])} images to "
+                          f"{tuple(out.shape[1:])}; change data.size or the model")
+    return net.train()
+
+
+def _make_run(net, data: TrainingData, tc, d) -> _Run:
+    if tc.channels_last == "on" or (tc.channels_last == "auto" and d.device.type == "cuda"):
+        net = net.to(memory_format=torch.channels_last)
+    model = net
+    if d.world > 1:
+        ids = [d.device] if d.device.type == "cuda" else None
+        model = nn.parallel.DistributedDataParallel(net, device_ids=ids)
+    if tc.compile:
+        model = torch.compile(model)
+    # Fused Adam runs one kernel for all parameters instead of a Python loop over them.
+    optimizer = torch.optim.Adam(net.parameters(), lr=tc.lr, fused=True)
+    rng = torch.Generator(d.device).manual_seed(tc.seed)
+    images = data.train.to(d.device)
+    noise = torch.empty((tc.batch_size, *images.shape[1:]), device=d.device)
+    zero = torch.zeros((), dtype=torch.float64, device=d.device)
+    return _Run(net, model, optimizer, rng, images, noise, loss_sum=zero)
+
+
+def _restore(run: _Run, ckpt: dict) -> None:
+    run.net.load_state_dict(ckpt["model"])
+    run.optimizer.load_state_dict(ckpt["optimizer"])
+    run.rng.set_state(ckpt["noise_rng"])
+    run.epoch, run.step, run.loss_count = ckpt["epoch"], ckpt["step"], ckpt["loss_count"]
+    run.loss_sum.fill_(ckpt["loss_sum"])
+
+
+def _train_epoch(run: _Run, tc, d, steps: int, stop, callbacks, progress) -> None:
+    lr = tc.lr * 0.5 ** (run.epoch // tc.lr_halve_every)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    order = epoch_order(len(run.images), steps * tc.batch_size, tc.seed, run.epoch)
+    order = order.to(run.images.device)
+    b = tc.batch_size // d.world
+    pixels = run.images[0].numel()
+    bar = tqdm(total=steps, initial=run.step, disable=not (progress and d.is_main),
+               desc=f"epoch {run.epoch + 1}/{tc.epochs}", leave=False, dynamic_ncols=True)
+    run.net.train()
+    run.started = time.monotonic()
+    with bar:
+        while run.step < steps:
+            start = run.step * tc.batch_size + d.rank * b
+            run.consistent = False
+            loss = _step(run, order[start:start + b], slice(d.rank * b, (d.rank + 1) * b), tc)
+            run.loss_sum += loss
+            run.loss_count += 1
+            run.step += 1
+            run.consistent = True
+            bar.update()
+            if run.step % 10 == 0 or run.step == steps:
+                value = loss.item()  # a sync: not every step
+                bar.set_postfix(loss=f"{value:.4g}", psnr=f"{_loss_psnr(value, pixels):.2f}")
+            for cb in callbacks:
+                cb(run.epoch, run.step, loss)
+            if D.any_rank(stop.requested, d):
+                raise KeyboardInterrupt
+
+
+def _step(run: _Run, idx: torch.Tensor, own: slice, tc) -> torch.Tensor:
+    """One Adam step on this rank's shard `own` of the global batch; returns the loss."""
+    # The whole global batch's sigmas and noise come from the shared generator, so each
+    # rank's shard is the one a single process would draw: DDP equals one process.
+    sigma = sample_sigmas(tc.batch_size, tc.sigma_min, tc.sigma_max, tc.sigma_dist, run.rng,
+                          run.images.device)
+    run.noise.normal_(generator=run.rng)
+    noise = run.noise[own].mul_(sigma[own])
+    noisy = run.images[idx].add_(noise)  # indexing copies: adding in place is safe
+    with torch.autocast(run.images.device.type, dtype=torch.bfloat16, enabled=tc.amp == "bf16"):
+        residual = run.model(noisy)
+    loss = F.mse_loss(residual.float(), noise, reduction="sum") / len(idx)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    return loss.detach()
+
+
+def _loss_psnr(loss: float, pixels: int) -> float:
+    """PSNR of the denoised batch: the loss is the summed squared error per image."""
+    return 10 * math.log10(pixels / loss) if loss > 0 else float("inf")
+
+
+def _end_epoch(run: _Run, config, data: TrainingData, d, log, run_dir) -> dict:
+    tc = config.train
+    run.epoch, run.step = run.epoch + 1, 0
+    loss = run.loss_sum.item() / max(run.loss_count, 1)
+    run.loss_sum.zero_()
+    run.loss_count = 0
+    if not d.is_main:
+        return {}
+    row = {"epoch": run.epoch, "step": run.epoch * max(1, tc.samples_per_epoch // tc.batch_size),
+           "lr": run.optimizer.param_groups[0]["lr"], "loss": loss}
+    if run.epoch % tc.eval_every == 0 or run.epoch == tc.epochs:
+        row.update(_eval_row(run.net, data, tc))
+    row["seconds"] = round(time.monotonic() - run.started, 3)  # training and evaluation
+    log.append(row)
+    _checkpoint(run, run_dir)
+    run.net.train()
+    return row
+
+
+def _eval_row(net: nn.Module, data: TrainingData, tc) -> dict:
+    net.eval()
+
+    def denoiser(y):
+        return y - net(y)
+
+    batch = min(tc.batch_size, 256)
+    row = {}
+    parts = [("train", data.train[:tc.eval_images]), ("test", data.test)]
+    for name, images in parts:
+        if len(images):
+            device = next(net.parameters()).device
+            psnrs = evaluate(denoiser, images.to(device), tc.eval_sigmas, tc.seed, batch)
+            row.update({f"{name}_psnr_{sigma_label(s)}": v for s, v in psnrs.items()})
+    return row
+
+
+def _checkpoint(run: _Run, run_dir) -> None:
+    save_checkpoint(run_dir, net=run.net, optimizer=run.optimizer, noise_rng=run.rng,
+                    epoch=run.epoch, step=run.step, loss_sum=run.loss_sum.item(),
+                    loss_count=run.loss_count)
+
+
+def _finish(run: _Run, config: Config, data: TrainingData, run_dir, rows) -> None:
+    from .figures import write_figures
+
+    meta = {"mean_intensity": data.train.mean().item(), "n_train": len(data.train),
+            "split": config.data.split, "data": to_dict(config.data), "epochs": run.epoch,
+            "sigma_min": config.train.sigma_min, "sigma_max": config.train.sigma_max}
+    save(run.net.eval(), run_dir, meta=meta)
+    write_figures(run.net, data, config.train, rows, Path(run_dir) / "figures")
+
+
+def _last_row(run_dir) -> dict:
+    rows = read_metrics(run_dir)
+    return rows[-1] if rows else {}

@@ -1,0 +1,79 @@
+"""Sweeps: one training run per (N, split), e.g. the paper's N = 1 ... 10^5 on S1 and S2.
+
+Layout on disk (stable: the memorization analysis finds its runs through `sweep_jobs`):
+
+    <out>/sweep.json          the resolved sweep config
+    <out>/N{n}_{split}/       one run dir per job, e.g. N100_S1/, N100_S2/, Nall_S1/
+
+Jobs are ordered by N, then split, as listed in `[sweep]`; job I is `sweep_jobs(config)[I]`.
+"""
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+
+from ..config import Config, SweepConfig, save_config
+from ..errors import ConfigError
+from .checkpoint import is_finished
+from .dataset import check_sizes, load_images
+from .metrics import summarize
+
+
+class Job(NamedTuple):
+    name: str  # N{n}_{split}
+    run_dir: Path
+    config: Config  # the single-run config of this job
+
+
+def job_name(n_train, split: str) -> str:
+    return f"N{n_train}_{split}"
+
+
+def sweep_jobs(config: SweepConfig, out=None) -> list[Job]:
+    """Every job of the sweep: (name, run dir under `out` or `sweep.out`, run config)."""
+    root = Path(out if out is not None else config.sweep.out)
+    base = Config(data=config.data, model=config.model, train=config.train)
+    jobs = []
+    for n in config.sweep.n_train:
+        for split in config.sweep.splits:
+            cfg = replace(base, data=replace(base.data, n_train=n, split=split))
+            jobs.append(Job(job_name(n, split), root / job_name(n, split), cfg))
+    names = [j.name for j in jobs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"sweep lists a job twice ({', '.join(names)}); remove repeated "
+                          "values from sweep.n_train or sweep.splits")
+    return jobs
+
+
+def run_sweep(config: SweepConfig, out=None, job: int | None = None,
+              images: torch.Tensor | None = None, progress: bool = True,
+              log: Callable[[str], None] = print) -> list[Job]:
+    """Run job `job` of the sweep, or every unfinished job in order; returns the jobs run.
+
+    The image set is loaded once (or taken from `images`) and every N is checked against it
+    before the first job starts. Finished jobs are skipped, interrupted ones resume.
+    """
+    from .loop import train
+
+    jobs = sweep_jobs(config, out)
+    if job is not None and not 0 <= job < len(jobs):
+        raise ConfigError(f"--job {job} does not exist; this sweep has jobs 0 to {len(jobs) - 1}")
+    selected = jobs if job is None else [jobs[job]]
+    todo = [j for j in selected if not is_finished(j.run_dir, config.train.epochs)]
+    for j in selected:
+        if j not in todo:
+            log(f"{j.name}: finished, skipped ({j.run_dir})")
+    if not todo:
+        return []
+    if images is None:
+        images = load_images(config.data)
+    for j in todo:
+        check_sizes(len(images), j.config.data)
+    save_config(config, Path(out if out is not None else config.sweep.out) / "sweep.json")
+    for j in todo:
+        result = train(j.config, j.run_dir, images=images, progress=progress)
+        log(f"{j.name}: {summarize(result.metrics)} ({j.run_dir})")
+    return todo
