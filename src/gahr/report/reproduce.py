@@ -1,0 +1,215 @@
+"""One command per result of the paper: a registry of recipes at CPU and paper scale.
+
+Each `Result` names a figure or table of the paper, and for each scale a `Recipe`: the `gahr`
+commands that produce it (run in order; every command resumes, so a rerun continues), the
+preset they read, the data they need (with how to prepare it), and the expected run time.
+Times are the strings measured by the project ("unmeasured" until then): never estimates.
+"""
+
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ReportError
+
+SCALES = ("cpu", "paper")
+UNMEASURED = "unmeasured"
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+@dataclass(frozen=True)
+class Need:
+    """A file or folder a recipe reads, and the one-line way to make it."""
+
+    path: str
+    how: str
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The commands of one result at one scale (argv lists, without the leading `gahr`)."""
+
+    steps: tuple[tuple[str, ...], ...]
+    preset: str
+    needs: tuple[Need, ...] = ()
+    cpu_time: str = UNMEASURED  # on the project's 2-core CPU
+    gpu_time: str = UNMEASURED  # on one GPU, where one was lent
+
+    def commands(self) -> list[str]:
+        return [shlex.join(("gahr", *step)) for step in self.steps]
+
+
+@dataclass(frozen=True)
+class Result:
+    """A figure or table of the paper and how to reproduce it at each scale."""
+
+    name: str
+    paper: str  # what the paper shows, in words
+    recipes: dict = field(default_factory=dict)  # scale -> Recipe
+
+    def recipe(self, scale: str) -> Recipe:
+        if scale not in self.recipes:
+            have = ", ".join(self.recipes) or "none"
+            raise ReportError(f"{self.name} has no --scale {scale} recipe (it has: {have}); "
+                              "pick one of those")
+        return self.recipes[scale]
+
+
+_FASHION = Need(FASHION_DIR, "apt-get install dataset-fashion-mnist (Debian), or pass the IDX "
+                "folder in the preset's data section")
+_CELEBA = Need("data/celeba80.npy", "download CelebA's aligned faces, then run: gahr data prepare "
+               "FOLDER --preset celeba --out data/celeba80.npy")
+
+# The memorization sweep writes its grid, histograms, PSNR-vs-N curve and results.json at once.
+_SWEEP = {
+    "cpu": Recipe(steps=(("sweep", "configs/cpu/fashion32.toml"),),
+                  preset="configs/cpu/fashion32.toml", needs=(_FASHION,)),
+    "paper": Recipe(steps=(("sweep", "configs/paper/celeba80.toml"),),
+                    preset="configs/paper/celeba80.toml", needs=(_CELEBA,)),
+}
+
+
+def _calpha_steps(preset: str, out: str) -> tuple[tuple[str, ...], ...]:
+    """Train one net per alpha, then measure each one's MSE slope against the optimum."""
+    steps = []
+    for alpha in (1, 2, 3, 4, 5):
+        run = f"{out}/alpha{alpha}"
+        steps.append(("train", preset, "--set", f"data.alpha={alpha}", "--out", run))
+        steps.append(("optimality", run, "--data", "calpha", "--alpha", str(alpha)))
+    return tuple(steps)
+
+
+def _eigen_steps(preset: str, run: str) -> tuple[tuple[str, ...], ...]:
+    return (("train", preset, "--out", run),
+            ("eigen", run, "--sigma", "30/255", "--out", f"{run}/eigen"))
+
+
+def _disc_steps(preset: str, run: str) -> tuple[tuple[str, ...], ...]:
+    return (("train", preset, "--out", run), ("optimality", run, "--data", "discs"))
+
+
+RESULTS = (
+    Result("memorization-grid", "Fig. 1: same-seed samples of denoisers trained on disjoint S1, "
+           "S2 of N images, beside each sample's nearest training image, for growing N", _SWEEP),
+    Result("similarity-histograms", "cosine similarity of each sample to its nearest training "
+           "image, and of the S1 and S2 samples from the same seed, per N", _SWEEP),
+    Result("train-test-vs-n", "train and test denoising PSNR against N: the gap closes as the "
+           "models generalize", _SWEEP),
+    Result("eigenvectors", "Jacobian eigenvectors of the denoiser at one noisy image (the "
+           "geometry-adaptive harmonic basis) and its shrinkage spectrum", {
+               "cpu": Recipe(_eigen_steps("configs/cpu/fashion32_unet.toml", "runs/eigen-cpu"),
+                             "configs/cpu/fashion32_unet.toml", (_FASHION,)),
+               "paper": Recipe(_eigen_steps("configs/paper/celeba80_unet.toml",
+                                            "runs/eigen-paper"),
+                               "configs/paper/celeba80_unet.toml", (_CELEBA,))}),
+    Result("effective-dimension", "effective dimension trace J(y) against sigma, and MSE ~ "
+           "sigma^2 trace J", {
+               "cpu": Recipe(_eigen_steps("configs/cpu/fashion32_unet.toml", "runs/eigen-cpu"),
+                             "configs/cpu/fashion32_unet.toml", (_FASHION,)),
+               "paper": Recipe(_eigen_steps("configs/paper/celeba80_unet.toml",
+                                            "runs/eigen-paper"),
+                               "configs/paper/celeba80_unet.toml", (_CELEBA,))}),
+    Result("calpha-slopes", "C^alpha images: slope of output against input PSNR for alpha = 1..5, "
+           "against the optimum alpha/(alpha+1) and wavelet thresholding", {
+               "cpu": Recipe(_calpha_steps("configs/cpu/calpha.toml", "runs/calpha-cpu"),
+                             "configs/cpu/calpha.toml"),
+               "paper": Recipe(_calpha_steps("configs/paper/calpha80.toml", "runs/calpha-paper"),
+                               "configs/paper/calpha80.toml")}),
+    Result("disc-manifold", "discs (a 5-dimensional manifold): effective dimension, tangent-space "
+           "angles and eigenvectors of the net against the optimal projection", {
+               "cpu": Recipe(_disc_steps("configs/cpu/discs.toml", "runs/discs-cpu"),
+                             "configs/cpu/discs.toml"),
+               "paper": Recipe(_disc_steps("configs/paper/discs80.toml", "runs/discs-paper"),
+                               "configs/paper/discs80.toml")}),
+)
+
+
+def find(name: str) -> Result:
+    """The registered result called `name`."""
+    for result in RESULTS:
+        if result.name == name:
+            return result
+    raise ReportError(f"unknown result {name!r}; `gahr reproduce --list` names them all")
+
+
+def missing_needs(recipe: Recipe, root=".") -> list[Need]:
+    """The recipe's preset and data that are not on disk (paths relative to `root`)."""
+    # data first: its message says how to prepare it, the likelier fix for a newcomer
+    needs = (*recipe.needs,
+             Need(recipe.preset, "run from the repository root, where configs/ lives"))
+    return [need for need in needs if not (Path(root) / need.path).exists()]
+
+
+def list_rows(scales=SCALES) -> list[dict]:
+    """One row per (result, scale): name, paper, preset, commands and times."""
+    rows = []
+    for result in RESULTS:
+        for scale in scales:
+            if scale in result.recipes:
+                r = result.recipes[scale]
+                rows.append(dict(name=result.name, scale=scale, paper=result.paper,
+                                 preset=r.preset, commands=r.commands(),
+                                 cpu_time=r.cpu_time, gpu_time=r.gpu_time))
+    return rows
+
+
+def _run_gahr(argv: list[str]) -> int:
+    """Run `gahr ARGV` as a child process (its progress bars and errors stay its own)."""
+    return subprocess.run([sys.executable, "-m", "gahr", *argv], check=False).returncode
+
+
+def reproduce(name: str, scale: str, root=".", runner: Callable[[list[str]], int] = _run_gahr,
+              echo: Callable[[str], None] = print) -> int:
+    """Run every command of result `name` at `scale` in order; stop at the first failure.
+
+    Missing data fails before anything runs, with the one line that says how to make it.
+    """
+    if scale not in SCALES:
+        raise ReportError(f"--scale {scale!r} is unknown; use one of {', '.join(SCALES)}")
+    recipe = find(name).recipe(scale)
+    missing = missing_needs(recipe, root)
+    if missing:
+        need = missing[0]
+        raise ReportError(f"{name} at --scale {scale} needs {need.path}, which is missing; "
+                          f"{need.how}")
+    for step, command in zip(recipe.steps, recipe.commands(), strict=True):
+        echo(f"$ {command}")
+        code = runner(list(step))
+        if code != 0:
+            echo(f"{name}: `{command}` exited with status {code}; fix it and rerun (finished "
+                 "steps resume)")
+            return code
+    return 0
+
+
+def step_problem(parser, step) -> str | None:
+    """Why `gahr STEP` would not parse with `parser` (the CLI's), or None when it parses."""
+    import contextlib
+    import io
+
+    sub = next((a for a in parser._actions if a.dest == "command"), None)  # the subcommands
+    if sub is None or step[0] not in sub.choices:
+        return f"no `gahr {step[0]}` command in this installation"
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            parser.parse_args(list(step))
+    except SystemExit:
+        lines = err.getvalue().strip().splitlines()
+        return f"`{shlex.join(('gahr', *step))}` does not parse: {lines[-1] if lines else '?'}"
+    return None
+
+
+def check_rows(parser, root=".") -> list[dict]:
+    """For each (result, scale): whether it can run here, and if not, every reason why."""
+    rows = []
+    for result in RESULTS:
+        for scale, recipe in result.recipes.items():
+            problems = [p for p in (step_problem(parser, s) for s in recipe.steps) if p]
+            problems += [f"missing {n.path}" for n in missing_needs(recipe, root)]
+            rows.append(dict(name=result.name, scale=scale, ready=not problems,
+                             problems=list(dict.fromkeys(problems))))
+    return rows
