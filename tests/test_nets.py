@@ -136,3 +136,8 @@ def test_load_errors(tmp_path):
     bad.write_bytes(b"not a safetensors file at all")
     with pytest.raises(CheckpointError, match="not a readable safetensors"):
         gahr.load(bad)
+
+
+def test_unknown_pretrained_name_lists_the_available_ones():
+    with pytest.raises(CheckpointError, match="no pretrained model 'nope'; available"):
+        gahr.load("pretrained:nope")

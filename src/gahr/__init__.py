@@ -9,4 +9,9 @@ from .errors import GahrError
 from .nets import Denoiser, load, save
 
 __version__ = "0.1.0"
-__all__ = ["Denoiser", "GahrError", "load", "save", "__version__"]
+__all__ = ["Denoiser", "GahrError", "load", "pretrained", "save", "__version__"]
+
+
+def pretrained(name: str, device="cpu") -> Denoiser:
+    """A small shipped model as a denoiser, by name (see `gahr.nets.pretrained_names()`)."""
+    return Denoiser(load(f"pretrained:{name}", device=device))

@@ -2,9 +2,18 @@
 
 from .bfcnn import BFCNN
 from .layers import BFBatchNorm2d
-from .registry import ARCHITECTURES, Denoiser, build, describe, load, save
+from .registry import (
+                       ARCHITECTURES,
+                       Denoiser,
+                       build,
+                       describe,
+                       load,
+                       pretrained_names,
+                       resolve_model_path,
+                       save,
+)
 from .seed import load_seed_checkpoint
 from .unet import UNet
 
 __all__ = ["ARCHITECTURES", "BFBatchNorm2d", "BFCNN", "Denoiser", "UNet", "build", "describe",
-           "load", "load_seed_checkpoint", "save"]
+           "load", "load_seed_checkpoint", "pretrained_names", "resolve_model_path", "save"]

@@ -15,6 +15,27 @@ from .unet import UNet
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "bfcnn": BFCNN}
 WEIGHTS, MODEL_JSON = "model.safetensors", "model.json"
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+PRETRAINED_PREFIX = "pretrained:"
+
+
+def pretrained_names() -> list[str]:
+    """Names of the small models shipped with the package (`pretrained:NAME`)."""
+    if not PRETRAINED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / WEIGHTS).is_file())
+
+
+def resolve_model_path(spec) -> Path:
+    """A run dir, a `.safetensors` file, or `pretrained:NAME` -> a path on disk."""
+    text = str(spec)
+    if not text.startswith(PRETRAINED_PREFIX):
+        return Path(spec)
+    name = text[len(PRETRAINED_PREFIX):]
+    if name not in pretrained_names():
+        raise CheckpointError(f"no pretrained model {name!r}; available: "
+                              f"{', '.join(pretrained_names()) or 'none'}")
+    return PRETRAINED_DIR / name
 
 
 def build(arch: str, **config) -> nn.Module:
@@ -50,12 +71,13 @@ def save(net: nn.Module, run_dir, meta: dict | None = None) -> Path:
 
 
 def load(path, device: str | torch.device = "cpu") -> nn.Module:
-    """Load a net saved by `save` from a run dir or a `.safetensors` file, in eval mode.
+    """Load a net saved by `save` from a run dir, a `.safetensors` file or `pretrained:NAME`,
+    in eval mode.
 
     The description is read from the file's metadata (so the file stands alone), falling back
     to `model.json` beside it. `net.meta` holds the saved metadata.
     """
-    path = Path(path)
+    path = resolve_model_path(path)
     if not path.exists():
         raise CheckpointError(f"{path} does not exist; pass a run dir or a model.safetensors")
     file = path / WEIGHTS if path.is_dir() else path
