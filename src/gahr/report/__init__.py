@@ -1,4 +1,17 @@
-"""Figures (matplotlib, PNG + data sidecar) and the static HTML report rebuilt from a manifest."""
+"""Figures (matplotlib, PNG + data sidecar) and the static HTML report rebuilt from a manifest.
+
+A producer draws into its run dir and describes the page; `gahr report DIR` renders it again:
+
+    from gahr.report import Report, histogram, save_image_grid
+    grid = save_image_grid(samples, run / "figures" / "samples.png", nrow=8, title="Samples")
+    hist = histogram(run / "figures" / "sim.png", {"S1 vs S2": sims}, "cosine similarity",
+                     "Same-seed similarity")
+    report = Report(run, "Memorization sweep")
+    report.numbers["median S1/S2 similarity"] = float(sims.median())
+    report.add_section("Samples", "Columns of the two models should match at large N.",
+                       figures=[grid, hist], tables=[rows])
+    report.write()  # run/report.json + run/report.html
+"""
 
 from .errors import ReportError
 from .figures import histogram, image_panel, line_plot, redraw, save_image_grid, spectrum_plot
