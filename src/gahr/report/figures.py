@@ -248,8 +248,10 @@ def line_plot(path, x, ys: dict, xlabel: str, ylabel: str, title: str, logx=Fals
     fig, ax = _axes(title, xlabel, ylabel)
     for label, xs, yv in _series(x, ys, "curve"):
         ax.plot(xs, yv, marker="o" if markers else None, ms=4, label=label)
-    for label, xs, yv in _series(x, dashed or {}, "dashed curve"):
-        ax.plot(xs, yv, ls="--", color="gray", label=label)
+    for i, (label, xs, yv) in enumerate(_series(x, dashed or {}, "dashed curve")):
+        # references in grays and distinct dash patterns, apart from the measured colors
+        ax.plot(xs, yv, ls=("--", ":", "-.")[i % 3], color=("0.45", "0.2", "0.65")[i % 3],
+                label=label)
     if logx:
         ax.set_xscale("log")
     if logy:
