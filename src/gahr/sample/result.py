@@ -1,0 +1,64 @@
+"""What a sampler returns, and how it is written to disk."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..io import atomic_path
+
+
+@dataclass
+class SampleResult:
+    """Samples of a batched coarse-to-fine ascent.
+
+    `samples` (n, C, H, W): sample i came from seed `seeds[i]`; the rows of failed samples are
+    NaN, so a failed sample can never pass for an image. `steps` (n,): denoiser calls per sample.
+    `sigmas`: per sample, the effective noise sigma_t = |d_t| / sqrt(D) at each call.
+    `failed`: indices of samples that diverged, went non-finite or ran out of steps, with the
+    reason in `reasons`.
+    """
+
+    samples: torch.Tensor
+    steps: torch.Tensor
+    sigmas: list[torch.Tensor]
+    failed: list[int] = field(default_factory=list)
+    reasons: dict[int, str] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> torch.Tensor:
+        """Boolean mask (n,) of the samples that converged."""
+        mask = torch.ones(len(self.samples), dtype=torch.bool)
+        mask[self.failed] = False
+        return mask
+
+    def good(self) -> torch.Tensor:
+        """The converged samples only, in order."""
+        return self.samples[self.ok.to(self.samples.device)]
+
+    def summary(self) -> str:
+        n = len(self.samples)
+        calls = self.steps.double()
+        line = (f"{n - len(self.failed)}/{n} samples converged; denoiser calls per sample: "
+                f"mean {calls.mean():.1f}, min {int(calls.min())}, max {int(calls.max())}")
+        if self.failed:
+            first = self.failed[0]
+            line += f"; failed: {self.failed[:10]} (e.g. #{first}: {self.reasons[first]})"
+        return line
+
+    def save(self, path) -> Path:
+        """Write an .npz (atomically): samples, steps, seeds, failed, and the sigma_t
+        trajectories as an (n, max steps) array padded with NaN."""
+        path = Path(path)
+        longest = max((len(s) for s in self.sigmas), default=0)
+        traj = np.full((len(self.sigmas), longest), np.nan)
+        for i, s in enumerate(self.sigmas):
+            traj[i, :len(s)] = s.cpu().numpy()
+        arrays = dict(samples=self.samples.detach().cpu().numpy(),
+                      steps=self.steps.cpu().numpy(), seeds=np.asarray(self.seeds, dtype=np.int64),
+                      failed=np.asarray(self.failed, dtype=np.int64), sigmas=traj)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        return path

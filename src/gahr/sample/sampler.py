@@ -1,0 +1,247 @@
+"""Sampling from the prior implicit in a denoiser: batched stochastic coarse-to-fine ascent.
+
+Kadkhodaie & Simoncelli (NeurIPS 2021), Algorithm 1, as used by Kadkhodaie et al. (ICLR 2024):
+with d_t = x_hat(y_{t-1}) - y_{t-1} (the denoiser residual, proportional to the score of the
+noisy prior: x_hat(y) - y = sigma^2 grad log p_sigma(y)) and sigma_t = |d_t| / sqrt(D),
+
+    y_t = y_{t-1} + h_t d_t + gamma_t z_t,  gamma_t^2 = ((1 - beta h_t)^2 - (1 - h_t)^2) sigma_t^2,
+
+until sigma_t < sigma_L; the sample is x_hat(y_{t-1}), the denoised last iterate (already
+computed at that call, so the stopping test costs no extra call).
+
+Batching: up to `batch_size` images advance together, each with its own step index t and
+stopping time; finished images leave the batch and queued ones take their place. Each sample
+owns a generator seeded with its own seed, which draws its initial noise and then one z_t per
+update, so a sample depends on its seed only, not on the batch size or its batch mates.
+"""
+
+from collections.abc import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError, ShapeError
+from .result import SampleResult
+from .schedule import Algorithm1, FixedBudget
+
+Denoiser = Callable[[torch.Tensor], torch.Tensor]
+
+
+class Synthesis:
+    """Unconstrained sampling: y_0 = start_mean + sigma_0 z, d = x_hat - y, output x_hat."""
+
+    def __init__(self, start_mean):
+        self.start_mean = start_mean
+
+    def start(self, noise: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return self.start_mean + noise
+
+    def direction(self, y, x_hat, index):
+        return x_hat - y
+
+    def final(self, y, x_hat, d, index):
+        return x_hat
+
+
+def synthesize(denoiser: Denoiser, shape, n: int, generator: torch.Generator | None = None,
+               seeds=None, sigma_0: float = 1.0, sigma_L: float = 0.01, h_0: float = 0.01,
+               beta: float = 0.01, step: str = "growing", start_mean=None,
+               max_steps: int | None = None, batch_size: int | None = None,
+               callback: Callable[[dict], None] | None = None, sigma_max: float | None = None,
+               device=None, progress: bool = False) -> SampleResult:
+    """Draw n samples of shape (C, H, W) from the prior implicit in `denoiser` (Algorithm 1).
+
+    Defaults are the 2021 paper's (growing step: few calls); `PRESETS["kadkhodaie2024"]` gives
+    the ICLR 2024 constant step (about 10x more calls). `start_mean` (scalar or (C, H, W);
+    default 0.5) should be the training set's mean intensity. `seeds` (one int per sample) or
+    `generator` (draws the seeds) fix the randomness. A sample is failed when sigma_t leaves
+    [0, sigma_max] (default max(2 sigma_0, 1)) or when it needs more than `max_steps` calls
+    (default 10x the ideal count). `callback(info)` sees every call, see `run_ascent`.
+    """
+    policy = Algorithm1(sigma_L=sigma_L, h_0=h_0, beta=beta, rule=step, max_steps=max_steps)
+    task = Synthesis(_start_mean(start_mean, shape, device, denoiser))
+    return run_ascent(denoiser, task, shape, resolve_seeds(n, generator, seeds), policy,
+                      sigma_0=sigma_0, batch_size=batch_size, callback=callback,
+                      sigma_max=sigma_max, device=device, progress=progress)
+
+
+def synthesize_budget(denoiser: Denoiser, shape, n: int, num_steps: int,
+                      generator: torch.Generator | None = None, seeds=None,
+                      sigma_0: float = 1.0, sigma_L: float = 0.01, beta: float = 0.1,
+                      start_mean=None, batch_size: int | None = None,
+                      callback: Callable[[dict], None] | None = None,
+                      sigma_max: float | None = None, device=None,
+                      progress: bool = False) -> SampleResult:
+    """Beyond the paper: Algorithm 1's update with exactly `num_steps` steps (num_steps + 1
+    calls per sample), sigma_t steered onto geometric targets from sigma_0 to sigma_L (see
+    `FixedBudget`), so a batch finishes in known time. Same seeds semantics as `synthesize`."""
+    policy = FixedBudget(num_steps=num_steps, sigma_0=sigma_0, sigma_L=sigma_L, beta=beta)
+    task = Synthesis(_start_mean(start_mean, shape, device, denoiser))
+    return run_ascent(denoiser, task, shape, resolve_seeds(n, generator, seeds), policy,
+                      sigma_0=sigma_0, batch_size=batch_size, callback=callback,
+                      sigma_max=sigma_max, device=device, progress=progress)
+
+
+def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy, sigma_0: float = 1.0,
+               batch_size: int | None = None, callback=None, sigma_max: float | None = None,
+               device=None, progress: bool = False) -> SampleResult:
+    """The batched loop shared by synthesis, inverse problems and the fixed budget.
+
+    `task` maps unit noise to y_0 (`start`), (y, x_hat) to the direction d (`direction`) and to
+    the output (`final`); `policy` decides stopping and (h_t, gamma_t). `callback(info)` gets, at
+    every call, a dict with `iteration` (loop count), `index` (sample indices in the batch),
+    `t`, `y`, `x_hat`, `d`, `sigma` (read-only tensors of the current batch).
+    """
+    shape = _check_shape(shape)
+    if not sigma_0 > 0:
+        raise ConfigError(f"sigma_0={sigma_0} must be > 0")
+    device = torch.device(device) if device is not None else _device_of(denoiser)
+    n, D = len(seeds), shape[0] * shape[1] * shape[2]
+    batch_size = min(n, 64) if batch_size is None else int(batch_size)
+    if batch_size < 1:
+        raise ConfigError(f"batch_size={batch_size} must be >= 1")
+    sigma_max = max(2 * sigma_0, 1.0) if sigma_max is None else float(sigma_max)
+    limit = policy.limit(sigma_0)
+    state = _State(n, shape, device)
+    batch = _Batch.empty(shape, device)
+    queued, iteration = 0, 0
+    bar = tqdm(total=n, desc="sampling", unit="sample", disable=not progress)
+    while queued < n or len(batch):
+        k = min(batch_size - len(batch), n - queued)
+        if k > 0:
+            batch = batch.extend(task, seeds, range(queued, queued + k), sigma_0, shape, device)
+            queued += k
+        with torch.no_grad():
+            x_hat = denoiser(batch.y)
+        _check_output(x_hat, batch.y)
+        d = task.direction(batch.y, x_hat, batch.index)
+        sigma = d.flatten(1).double().norm(dim=1) / D**0.5
+        state.record(batch, sigma)
+        if callback is not None:
+            callback(dict(iteration=iteration, index=batch.index, t=batch.t, y=batch.y,
+                          x_hat=x_hat, d=d, sigma=sigma))
+        finite = torch.isfinite(sigma) & (sigma <= sigma_max)
+        done = finite & policy.done(batch.t, sigma)
+        late = finite & ~done & (batch.t >= limit)
+        state.finish(batch.index[done], task.final(batch.y, x_hat, d, batch.index)[done])
+        state.fail(batch.index[~finite], f"diverged: sigma_t non-finite or above {sigma_max:g}")
+        state.fail(batch.index[late], f"did not reach the stopping level in {limit} calls")
+        bar.update(int((~finite | done | late).sum()))
+        keep = finite & ~done & ~late
+        h, gamma = policy.step(batch.t[keep], sigma[keep])
+        batch = batch.advance(keep, d, h, gamma)
+        iteration += 1
+    bar.close()
+    return state.result(seeds)
+
+
+class _Batch:
+    """The images in flight: y, their sample indices, step indices t and generators."""
+
+    def __init__(self, y, index, t, gens):
+        self.y, self.index, self.t, self.gens = y, index, t, gens
+
+    @classmethod
+    def empty(cls, shape, device):
+        return cls(torch.empty(0, *shape, device=device),
+                   torch.empty(0, dtype=torch.long, device=device),
+                   torch.empty(0, dtype=torch.long, device=device), [])
+
+    def __len__(self):
+        return len(self.gens)
+
+    def extend(self, task, seeds, indices, sigma_0, shape, device):
+        gens = [torch.Generator(device=device).manual_seed(int(seeds[i])) for i in indices]
+        noise = torch.stack([torch.randn(shape, generator=g, device=device) for g in gens])
+        index = torch.as_tensor(list(indices), dtype=torch.long, device=device)
+        y0 = task.start(sigma_0 * noise, index).to(torch.float32)
+        return _Batch(torch.cat([self.y, y0]), torch.cat([self.index, index]),
+                      torch.cat([self.t, torch.ones_like(index)]), self.gens + gens)
+
+    def advance(self, keep, d, h, gamma):
+        """y <- y + h d + gamma z for the images kept; each z from its own generator."""
+        gens = [g for g, k in zip(self.gens, keep.tolist()) if k]
+        y = self.y[keep]
+        if not gens:
+            return _Batch(y, self.index[keep], self.t[keep], gens)
+        z = torch.stack([torch.randn(y.shape[1:], generator=g, device=y.device) for g in gens])
+        view = (-1, 1, 1, 1)
+        y = y + h.to(y.dtype).view(view) * d[keep] + gamma.to(y.dtype).view(view) * z
+        return _Batch(y, self.index[keep], self.t[keep] + 1, gens)
+
+
+class _State:
+    """Outputs, call counts, trajectories and failures of all n samples."""
+
+    def __init__(self, n, shape, device):
+        self.samples = torch.full((n, *shape), float("nan"), device=device)
+        self.steps = torch.zeros(n, dtype=torch.long)
+        self.traj = [[] for _ in range(n)]
+        self.reasons: dict[int, str] = {}
+
+    def record(self, batch, sigma):
+        for i, t, s in zip(batch.index.tolist(), batch.t.tolist(), sigma.tolist()):
+            self.traj[i].append(s)
+            self.steps[i] = t
+
+    def finish(self, index, images):
+        if len(index):
+            self.samples[index] = images.to(self.samples.dtype)
+
+    def fail(self, index, reason):
+        for i in index.tolist():
+            self.reasons[i] = reason
+
+    def result(self, seeds) -> SampleResult:
+        sigmas = [torch.tensor(s, dtype=torch.float64) for s in self.traj]
+        failed = sorted(self.reasons)
+        return SampleResult(self.samples, self.steps, sigmas, failed,
+                            {i: self.reasons[i] for i in failed}, [int(s) for s in seeds])
+
+
+def resolve_seeds(n: int, generator: torch.Generator | None, seeds) -> list[int]:
+    """One seed per sample: the given ones, or n seeds drawn from `generator` (else the global
+    torch RNG)."""
+    if n < 1:
+        raise ConfigError(f"n={n}: ask for at least one sample")
+    if seeds is not None:
+        if generator is not None:
+            raise ConfigError("give either seeds or generator, not both")
+        seeds = [int(s) for s in seeds]
+        if len(seeds) != n:
+            raise ConfigError(f"{len(seeds)} seeds for n={n} samples; give one seed per sample")
+        return seeds
+    return torch.randint(0, 2**62, (n,), generator=generator).tolist()
+
+
+def _check_shape(shape) -> tuple[int, int, int]:
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ShapeError(f"shape={shape} must be (C, H, W) of one image, without the batch axis")
+    return shape
+
+
+def _check_output(x_hat, y):
+    if not isinstance(x_hat, torch.Tensor) or x_hat.shape != y.shape:
+        got = tuple(x_hat.shape) if isinstance(x_hat, torch.Tensor) else type(x_hat).__name__
+        raise ShapeError(f"the denoiser returned {got} for input {tuple(y.shape)}; a denoiser "
+                         "maps (B, C, H, W) to x_hat of the same shape")
+
+
+def _device_of(denoiser) -> torch.device:
+    if isinstance(denoiser, torch.nn.Module):
+        for tensor in list(denoiser.parameters()) + list(denoiser.buffers()):
+            return tensor.device
+    return torch.device("cpu")
+
+
+def _start_mean(start_mean, shape, device, denoiser):
+    device = torch.device(device) if device is not None else _device_of(denoiser)
+    mean = torch.as_tensor(0.5 if start_mean is None else start_mean, dtype=torch.float32,
+                           device=device)
+    try:
+        torch.broadcast_shapes(mean.shape, tuple(shape))
+    except RuntimeError:
+        raise ShapeError(f"start_mean of shape {tuple(mean.shape)} does not broadcast to the "
+                         f"image shape {tuple(shape)}; give a scalar or per-pixel mean") from None
+    return mean

@@ -1,0 +1,125 @@
+"""Step policies of the coarse-to-fine ascent: Algorithm 1's two step rules and a fixed budget.
+
+A policy decides, per sample, from its step index t (1-based: the t-th denoiser call) and its
+effective noise sigma_t = |d_t| / sqrt(D):
+- `done(t, sigma)`: stop here and return the (projected) denoised image;
+- `step(t, sigma)`: the step size h_t and the injected noise gamma_t of the update
+  y_t = y_{t-1} + h_t d_t + gamma_t z_t.
+Algorithm 1 (Kadkhodaie & Simoncelli, NeurIPS 2021) keeps the effective noise on the schedule
+sigma_t = (1 - beta h_t) sigma_{t-1} by injecting
+gamma_t^2 = ((1 - beta h_t)^2 - (1 - h_t)^2) sigma_t^2.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from ..errors import ConfigError
+
+#: The two published settings. 2021: growing step, few calls. 2024 (ICLR, the memorization
+#: experiments): constant step, more noise injection, started at the training set's mean.
+PRESETS = {
+    "kadkhodaie2021": dict(step="growing", sigma_0=1.0, sigma_L=0.01, h_0=0.01, beta=0.01),
+    "kadkhodaie2024": dict(step="constant", sigma_0=1.0, sigma_L=0.05, h_0=0.01, beta=0.1),
+}
+
+
+def step_size(t: torch.Tensor, h_0: float, rule: str) -> torch.Tensor:
+    """h_t: `growing` h_0 t / (1 + h_0 (t - 1)) (2021 paper) or `constant` h_0 (2024 paper)."""
+    t = t.to(torch.float64)
+    if rule == "growing":
+        return h_0 * t / (1 + h_0 * (t - 1))
+    return torch.full_like(t, h_0)
+
+
+def ideal_steps(sigma_0: float, sigma_L: float, h_0: float, beta: float, rule: str) -> int:
+    """Denoiser calls Algorithm 1 needs when sigma_t follows its schedule exactly
+    (sigma_t = (1 - beta h_t) sigma_{t-1} from sigma_0), counting the final denoising call."""
+    if sigma_L <= 0:
+        raise ConfigError("ideal_steps needs sigma_L > 0")
+    sigma, t = sigma_0, 1
+    while sigma >= sigma_L:
+        h = h_0 * t / (1 + h_0 * (t - 1)) if rule == "growing" else h_0
+        sigma *= 1 - beta * h
+        t += 1
+        if t > 10**7:
+            raise ConfigError(f"h_0={h_0}, beta={beta} reach sigma_L={sigma_L} only after more "
+                              "than 10^7 steps; increase h_0 or beta")
+    return t
+
+
+@dataclass(frozen=True)
+class Algorithm1:
+    """Kadkhodaie & Simoncelli (2021), Algorithm 1: stop when sigma_t < sigma_L."""
+
+    sigma_L: float = 0.01
+    h_0: float = 0.01
+    beta: float = 0.01
+    rule: str = "growing"
+    max_steps: int | None = None
+
+    def __post_init__(self):
+        if self.rule not in ("growing", "constant"):
+            raise ConfigError(f"step={self.rule!r}; choose 'growing' (2021) or 'constant' (2024)")
+        if not 0 < self.h_0 <= 1 or not 0 < self.beta <= 1:
+            raise ConfigError(f"h_0={self.h_0} and beta={self.beta} must lie in (0, 1]")
+        if self.sigma_L < 0 or (self.sigma_L == 0 and self.max_steps is None):
+            raise ConfigError(f"sigma_L={self.sigma_L}: give sigma_L > 0, or sigma_L=0 with "
+                              "max_steps to run a fixed number of steps")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError(f"max_steps={self.max_steps} must be >= 1")
+
+    def limit(self, sigma_0: float) -> int:
+        """max_steps, or by default 10x the ideal number of calls (+100): a sample that needs
+        more is not following the schedule and is reported as failed."""
+        if self.max_steps is not None:
+            return self.max_steps
+        return 10 * ideal_steps(sigma_0, self.sigma_L, self.h_0, self.beta, self.rule) + 100
+
+    def done(self, t: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        return sigma < self.sigma_L
+
+    def step(self, t: torch.Tensor, sigma: torch.Tensor):
+        h = step_size(t, self.h_0, self.rule)
+        gamma = ((1 - self.beta * h) ** 2 - (1 - h) ** 2).clamp_min(0).sqrt() * sigma
+        return h, gamma
+
+
+@dataclass(frozen=True)
+class FixedBudget:
+    """Beyond the paper: exactly `num_steps` updates (num_steps + 1 denoiser calls).
+
+    The effective noise is steered onto geometric targets s_k = sigma_0 (sigma_L/sigma_0)^(k/K):
+    at step t with measured sigma_t the ratio r = min(1, s_t / sigma_t) is reached with
+    Algorithm 1's update, beta h = 1 - r, i.e. h = min(1, (1 - r) / beta) and
+    gamma^2 = (r^2 - (1 - h)^2) sigma_t^2, so a batch finishes in known time.
+    """
+
+    num_steps: int
+    sigma_0: float = 1.0
+    sigma_L: float = 0.01
+    beta: float = 0.1
+
+    def __post_init__(self):
+        if self.num_steps < 1:
+            raise ConfigError(f"num_steps={self.num_steps} must be >= 1")
+        if not 0 < self.sigma_L < self.sigma_0 or not 0 < self.beta <= 1:
+            raise ConfigError(f"need 0 < sigma_L={self.sigma_L} < sigma_0={self.sigma_0} and "
+                              f"beta={self.beta} in (0, 1]")
+
+    def limit(self, sigma_0: float) -> int:
+        return self.num_steps + 1
+
+    def target(self, t: torch.Tensor) -> torch.Tensor:
+        """s_t, the effective noise wanted after update t (t = 1..K)."""
+        frac = t.to(torch.float64) / self.num_steps
+        return self.sigma_0 * (self.sigma_L / self.sigma_0) ** frac
+
+    def done(self, t: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        return t > self.num_steps
+
+    def step(self, t: torch.Tensor, sigma: torch.Tensor):
+        r = (self.target(t) / sigma.double()).clamp(max=1.0)
+        h = ((1 - r) / self.beta).clamp(max=1.0)
+        gamma = (r**2 - (1 - h) ** 2).clamp_min(0).sqrt() * sigma
+        return h, gamma
