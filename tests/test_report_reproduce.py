@@ -88,7 +88,7 @@ def test_cli_list_and_check(capsys):
     assert all(r["commands"][0].startswith("gahr ") for r in rows)
     assert main(["reproduce", "--list", "--scale", "paper"]) == 0
     out = capsys.readouterr().out
-    assert "configs/paper/celeba80.toml" in out and "--scale cpu" not in out
+    assert "configs/experiments/celeba80.toml" in out and "--scale cpu" not in out
     assert main(["reproduce", "--check", "--json"]) == 0
     checks = json.loads(capsys.readouterr().out)
     assert all(c["ready"] == (not c["problems"]) for c in checks)

@@ -63,12 +63,13 @@ _FASHION = Need(FASHION_DIR, "apt-get install dataset-fashion-mnist (Debian), or
 _CELEBA = Need("data/celeba80.npy", "download CelebA's aligned faces, then run: gahr data prepare "
                "FOLDER --preset celeba --out data/celeba80.npy")
 
-# The memorization sweep writes its grid, histograms, PSNR-vs-N curve and results.json at once.
+# The memorization experiment trains its S1/S2 sweep, then writes the grid, histograms,
+# PSNR-vs-N curve, results.json and report.html at once.
 _SWEEP = {
-    "cpu": Recipe(steps=(("sweep", "configs/cpu/fashion32.toml"),),
-                  preset="configs/cpu/fashion32.toml", needs=(_FASHION,)),
-    "paper": Recipe(steps=(("sweep", "configs/paper/celeba80.toml"),),
-                    preset="configs/paper/celeba80.toml", needs=(_CELEBA,)),
+    "cpu": Recipe(steps=(("memorization", "configs/experiments/fashion32.toml"),),
+                  preset="configs/experiments/fashion32.toml", needs=(_FASHION,)),
+    "paper": Recipe(steps=(("memorization", "configs/experiments/celeba80.toml"),),
+                    preset="configs/experiments/celeba80.toml", needs=(_CELEBA,)),
 }
 
 
@@ -77,7 +78,7 @@ def _calpha_steps(preset: str, out: str) -> tuple[tuple[str, ...], ...]:
     steps = []
     for alpha in (1, 2, 3, 4, 5):
         run = f"{out}/alpha{alpha}"
-        steps.append(("train", preset, "--set", f"data.alpha={alpha}", "--out", run))
+        steps.append(("train", preset, "--set", f"data.options.alpha={alpha}", "--out", run))
         steps.append(("optimality", run, "--data", "calpha", "--alpha", str(alpha)))
     return tuple(steps)
 
@@ -91,6 +92,25 @@ def _disc_steps(preset: str, run: str) -> tuple[tuple[str, ...], ...]:
     return (("train", preset, "--out", run), ("optimality", run, "--data", "discs"))
 
 
+_EIGEN = {
+    "cpu": Recipe(_eigen_steps("configs/cpu/fashion32_unet.toml", "runs/eigen-cpu"),
+                  "configs/cpu/fashion32_unet.toml", (_FASHION,)),
+    "paper": Recipe(_eigen_steps("configs/paper/celeba80_unet.toml", "runs/eigen-paper"),
+                    "configs/paper/celeba80_unet.toml", (_CELEBA,)),
+}
+_CALPHA = {
+    "cpu": Recipe(_calpha_steps("configs/cpu/calpha32_unet.toml", "runs/calpha-cpu"),
+                  "configs/cpu/calpha32_unet.toml"),
+    "paper": Recipe(_calpha_steps("configs/paper/calpha80_unet.toml", "runs/calpha-paper"),
+                    "configs/paper/calpha80_unet.toml"),
+}
+_DISCS = {
+    "cpu": Recipe(_disc_steps("configs/cpu/discs32_unet.toml", "runs/discs-cpu"),
+                  "configs/cpu/discs32_unet.toml"),
+    "paper": Recipe(_disc_steps("configs/paper/discs80_unet.toml", "runs/discs-paper"),
+                    "configs/paper/discs80_unet.toml"),
+}
+
 RESULTS = (
     Result("memorization-grid", "Fig. 1: same-seed samples of denoisers trained on disjoint S1, "
            "S2 of N images, beside each sample's nearest training image, for growing N", _SWEEP),
@@ -99,31 +119,13 @@ RESULTS = (
     Result("train-test-vs-n", "train and test denoising PSNR against N: the gap closes as the "
            "models generalize", _SWEEP),
     Result("eigenvectors", "Jacobian eigenvectors of the denoiser at one noisy image (the "
-           "geometry-adaptive harmonic basis) and its shrinkage spectrum", {
-               "cpu": Recipe(_eigen_steps("configs/cpu/fashion32_unet.toml", "runs/eigen-cpu"),
-                             "configs/cpu/fashion32_unet.toml", (_FASHION,)),
-               "paper": Recipe(_eigen_steps("configs/paper/celeba80_unet.toml",
-                                            "runs/eigen-paper"),
-                               "configs/paper/celeba80_unet.toml", (_CELEBA,))}),
+           "geometry-adaptive harmonic basis) and its shrinkage spectrum", _EIGEN),
     Result("effective-dimension", "effective dimension trace J(y) against sigma, and MSE ~ "
-           "sigma^2 trace J", {
-               "cpu": Recipe(_eigen_steps("configs/cpu/fashion32_unet.toml", "runs/eigen-cpu"),
-                             "configs/cpu/fashion32_unet.toml", (_FASHION,)),
-               "paper": Recipe(_eigen_steps("configs/paper/celeba80_unet.toml",
-                                            "runs/eigen-paper"),
-                               "configs/paper/celeba80_unet.toml", (_CELEBA,))}),
+           "sigma^2 trace J", _EIGEN),
     Result("calpha-slopes", "C^alpha images: slope of output against input PSNR for alpha = 1..5, "
-           "against the optimum alpha/(alpha+1) and wavelet thresholding", {
-               "cpu": Recipe(_calpha_steps("configs/cpu/calpha.toml", "runs/calpha-cpu"),
-                             "configs/cpu/calpha.toml"),
-               "paper": Recipe(_calpha_steps("configs/paper/calpha80.toml", "runs/calpha-paper"),
-                               "configs/paper/calpha80.toml")}),
+           "against the optimum alpha/(alpha+1) and wavelet thresholding", _CALPHA),
     Result("disc-manifold", "discs (a 5-dimensional manifold): effective dimension, tangent-space "
-           "angles and eigenvectors of the net against the optimal projection", {
-               "cpu": Recipe(_disc_steps("configs/cpu/discs.toml", "runs/discs-cpu"),
-                             "configs/cpu/discs.toml"),
-               "paper": Recipe(_disc_steps("configs/paper/discs80.toml", "runs/discs-paper"),
-                               "configs/paper/discs80.toml")}),
+           "angles and eigenvectors of the net against the optimal projection", _DISCS),
 )
 
 
