@@ -89,6 +89,9 @@ def test_cli_list_and_check(capsys):
     assert main(["reproduce", "--list", "--scale", "paper"]) == 0
     out = capsys.readouterr().out
     assert "configs/experiments/celeba80.toml" in out and "--scale cpu" not in out
+    assert main(["reproduce", "--list", "--markdown"]) == 0
+    table = capsys.readouterr().out.strip().splitlines()
+    assert len(table) == 2 + len(rows) and all(line.count(" | ") == 5 for line in table)
     assert main(["reproduce", "--check", "--json"]) == 0
     checks = json.loads(capsys.readouterr().out)
     assert all(c["ready"] == (not c["problems"]) for c in checks)

@@ -16,6 +16,8 @@ def register(sub) -> None:
     p.add_argument("--check", action="store_true",
                    help="say which recipes can run here (commands, presets, data present)")
     p.add_argument("--json", action="store_true", help="with --list/--check: print JSON")
+    p.add_argument("--markdown", action="store_true",
+                   help="with --list: print the README's reproduction table")
     p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     p.set_defaults(func=run)
 
@@ -41,6 +43,8 @@ def run(args) -> int:
             rows = rep.list_rows(scales)
         if args.json:
             print_json(rows)
+        elif args.markdown and args.list:
+            print(rep.markdown_table(scales))
         elif args.list:
             _print_list(rows)
         else:

@@ -158,6 +158,17 @@ def list_rows(scales=SCALES) -> list[dict]:
     return rows
 
 
+def markdown_table(scales=SCALES) -> str:
+    """The reproduction table of the README, from the registry (times as recorded)."""
+    lines = ["| result | what the paper shows | scale | commands | CPU time | GPU time |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in list_rows(scales):
+        commands = "<br>".join(f"`{c}`" for c in row["commands"])
+        lines.append(f"| {row['name']} | {row['paper']} | {row['scale']} | {commands} | "
+                     f"{row['cpu_time']} | {row['gpu_time']} |")
+    return "\n".join(lines)
+
+
 def _run_gahr(argv: list[str]) -> int:
     """Run `gahr ARGV` as a child process (its progress bars and errors stay its own)."""
     return subprocess.run([sys.executable, "-m", "gahr", *argv], check=False).returncode
