@@ -23,6 +23,7 @@ figcaption { font-size: 0.9em; color: #444; max-width: 640px; }
 table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f2f2f2; } td.text { text-align: left; }
+.scroll { overflow-x: auto; max-width: 100%; } caption { text-align: left; font-weight: bold; }
 nav ol { columns: 2; } footer { margin-top: 3em; color: #777; font-size: 0.85em; }
 """
 
@@ -65,7 +66,9 @@ def render_table(rows: list[dict], title: str | None = None) -> str:
     head = "".join(f"<th>{_esc(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(_cell(row.get(c)) for c in columns) + "</tr>" for row in rows)
     caption = f"<caption>{_esc(title)}</caption>" if title else ""
-    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # wide tables (one column per metric and sigma) scroll instead of overflowing the page
+    return (f'<div class="scroll"><table>{caption}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def render_numbers(numbers: dict) -> str:
