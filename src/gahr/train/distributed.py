@@ -14,6 +14,7 @@ class Dist(NamedTuple):
     world: int
     device: torch.device
     owns_group: bool  # this process created the group and must destroy it
+    threads: int  # torch's thread count before `setup`, restored by `teardown`
 
     @property
     def is_main(self) -> bool:
@@ -36,13 +37,14 @@ def setup(device_name: str, threads: int) -> Dist:
         owns = True
     rank = dist.get_rank() if dist.is_initialized() else 0
     world = dist.get_world_size() if dist.is_initialized() else 1
+    before = torch.get_num_threads()
     if threads > 0:
         torch.set_num_threads(threads)
     elif world > 1 and device.type == "cpu":
         # Ranks on one machine share its cores; oversubscription slows every rank.
         local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
-    return Dist(rank, world, device, owns)
+    return Dist(rank, world, device, owns, before)
 
 
 def _device(name: str, local_rank: int | None) -> torch.device:
@@ -75,5 +77,6 @@ def barrier(d: Dist) -> None:
 
 
 def teardown(d: Dist) -> None:
+    torch.set_num_threads(d.threads)
     if d.owns_group and dist.is_initialized():
         dist.destroy_process_group()

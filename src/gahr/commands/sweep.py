@@ -1,0 +1,59 @@
+"""`gahr sweep`: one training run per (N, split); list, run one job, or run all."""
+
+import json
+import shlex
+
+from .train import shortcut_overrides
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "sweep", help="train one model per (N, split) of a sweep config",
+        description="Without --list/--job: run every job in order, skipping finished ones. "
+        "Run dirs are <out>/N{n}_{split}/. --list prints one command per job, for a SLURM "
+        "array or any scheduler.")
+    p.add_argument("config", help="sweep TOML config ([data], [model], [train], [sweep])")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="SECTION.KEY=VALUE", help="override a setting (repeatable)")
+    p.add_argument("--out", help="sweep root dir (default: sweep.out of the config)")
+    p.add_argument("--device", help="shortcut for --set train.device=...")
+    p.add_argument("--seed", type=int, help="shortcut for --set train.seed=...")
+    p.add_argument("--amp", choices=["off", "bf16"], help="shortcut for --set train.amp=...")
+    p.add_argument("--compile", action="store_true", help="shortcut for --set train.compile=true")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--list", action="store_true", help="print one command per job")
+    group.add_argument("--job", type=int, metavar="I", help="run job I only (0-based)")
+    group.add_argument("--dry-run", action="store_true", help="print the resolved config")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def job_command(args, index: int) -> str:
+    """The shell command that runs job `index` of this sweep."""
+    words = ["gahr", "sweep", args.config]
+    for item in args.overrides:
+        words += ["--set", item]
+    for flag in ("out", "device", "seed", "amp"):
+        if getattr(args, flag) is not None:
+            words += [f"--{flag}", str(getattr(args, flag))]
+    if args.compile:
+        words.append("--compile")
+    return shlex.join(words + ["--job", str(index)])
+
+
+def run(args) -> int:
+    from ..config import SweepConfig, load_config, to_dict
+    from ..train import is_finished, run_sweep, sweep_jobs
+
+    config = load_config(args.config, shortcut_overrides(args), cls=SweepConfig)
+    if args.dry_run:
+        print(json.dumps(to_dict(config), indent=2))
+        return 0
+    if args.list:
+        for i, job in enumerate(sweep_jobs(config, args.out)):
+            done = "  # finished" if is_finished(job.run_dir, config.train.epochs) else ""
+            print(f"{job_command(args, i)}  # {job.name} -> {job.run_dir}{done}")
+        return 0
+    ran = run_sweep(config, out=args.out, job=args.job, progress=not args.quiet)
+    print(f"sweep: {len(ran)} job(s) trained")
+    return 0
