@@ -60,6 +60,17 @@ def _check_range(array: np.ndarray, path: Path) -> None:
                             f"from {start}); rescale the images to [0, 1] before saving")
 
 
+def _map(path: Path) -> np.ndarray:
+    """The .npy array at `path`, memory-mapped copy-on-write; DataError when unreadable."""
+    if not path.is_file():
+        raise DataError(f"image file {path} does not exist; make it with gahr data make/prepare")
+    try:
+        return np.load(path, mmap_mode="c", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise DataError(f"cannot read {path} as a .npy array ({e}); it may be truncated or not "
+                        "made by gahr, remake it") from None
+
+
 def load_images(path, n: int | None = None) -> torch.Tensor:
     """Images float32 (N, C, H, W) in [0, 1] from a .npy file (the first n when given).
 
@@ -67,13 +78,7 @@ def load_images(path, n: int | None = None) -> torch.Tensor:
     file); uint8 files are converted to value / 255 in memory.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"image file {path} does not exist; make it with gahr data make/prepare")
-    try:
-        array = np.load(path, mmap_mode="c", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise DataError(f"cannot read {path} as a .npy array ({e}); it may be truncated or not "
-                        "made by gahr, remake it") from None
+    array = _map(path)
     if array.ndim == 3:
         array = array[:, None]
     if array.ndim != 4:
@@ -98,15 +103,20 @@ def load_images(path, n: int | None = None) -> torch.Tensor:
 
 
 def resize_images(images: torch.Tensor, size) -> torch.Tensor:
-    """Resize (N, C, H, W) images to size x size (or (h, w)), antialiased bilinear."""
+    """Resize (N, C, H, W) images to size x size (or (h, w)).
+
+    Shrinking averages areas (for an integer factor f, exactly the means of f x f blocks, as
+    the folder preparation does); enlarging interpolates bilinearly.
+    """
     target = (size, size) if isinstance(size, int) else tuple(size)
     if tuple(images.shape[-2:]) == target:
         return images
+    shrink = all(t <= s for t, s in zip(target, images.shape[-2:]))
+    options = dict(mode="area") if shrink else dict(mode="bilinear", align_corners=False)
     out = torch.empty((*images.shape[:2], *target), dtype=torch.float32)
     for start in range(0, len(images), _CHUNK):
         part = images[start:start + _CHUNK].to(torch.float32)
-        out[start:start + _CHUNK] = F.interpolate(part, size=target, mode="bilinear",
-                                                  antialias=True, align_corners=False)
+        out[start:start + _CHUNK] = F.interpolate(part, size=target, **options)
     return out.clamp_(0, 1)
 
 
@@ -143,7 +153,7 @@ def open_dataset(source: str, *, n: int | None = None, size: int | None = None, 
     `source`: "calpha" or "discs" (generated; n required, `seed` used, options of
     `gahr.data.synthetic`), "fashion-mnist" (options split, pad, root), a .npy file, or an image
     folder (options crop, gray, preset). For real data `n` keeps the first n images and a `size`
-    different from the stored one resizes (antialiased bilinear).
+    different from the stored one resizes (`resize_images`).
     """
     kind = _kind(source)
     check_options(kind if kind in ("npy", "folder") else source, options, _OPTIONS[kind])
@@ -201,8 +211,8 @@ def show_dataset(source: str, out, *, n: int = 16, nrow: int | None = None, seed
     """Save a PNG grid of the first n images of `source` (see `open_dataset`)."""
     from ..report.figures import save_image_grid
 
-    if _kind(source) == "npy" and Path(source).is_file():
-        n = min(n, len(np.load(source, mmap_mode="r", allow_pickle=False)))
+    if _kind(source) == "npy":
+        n = min(n, len(_map(Path(source))))
     elif _kind(source) == "folder":  # a folder is read whole; show its first images
         return save_image_grid(open_dataset(source, **options)[:n], out,
                                nrow=nrow or math.ceil(math.sqrt(n)), save_data=False)
