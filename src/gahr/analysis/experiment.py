@@ -1,0 +1,284 @@
+"""The memorization experiment after a sweep: same-seed samples of the S1 and S2 models per N.
+
+For each N of the sweep (runs `<out>/N{n}_S1/`, `<out>/N{n}_S2/`), both models sample from the
+same seeds; then every metric of `gahr.analysis.memorization` is computed and written to
+`<analysis dir>/N{n}.json` (the numbers) and `N{n}.npz` (samples and their nearest training
+images). A finished N is skipped on rerun; `results.json` and the figures are rebuilt from the
+per-N files at the end (see `experiment_figures`).
+"""
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from ..config import SweepConfig, read_toml
+from ..errors import ConfigError, DataError, ShapeError
+from ..io import atomic_path, save_json
+from . import memorization as mem
+
+SPLITS = ("S1", "S2")
+
+
+@dataclass(frozen=True)
+class MemorizationSection:
+    """`[memorization]`: sampling and metric settings of the analysis stage."""
+
+    num_samples: int = 16  # same-seed sample pairs per N
+    seed: int = 0  # sample i of every model uses seed `seed * 1_000_000 + i`
+    sampler: Literal["kadkhodaie2021", "kadkhodaie2024"] = "kadkhodaie2021"
+    beta: float | None = None  # overrides of the sampler preset (None: the preset's value)
+    h_0: float | None = None
+    sigma_L: float | None = None
+    sigmas: tuple[float, ...] = (5 / 255, 15 / 255, 25 / 255, 50 / 255, 100 / 255)
+    n_eval: int = 256  # images for train/test PSNR and distance to memorization
+    thresholds: tuple[float, ...] = (0.5, 0.9, 0.95)  # fraction of samples above
+    ratio: float = 1 / 3  # Gu et al. (2023) ratio test
+    patch_size: int = 8  # 0: no patch-wise nearest neighbours
+    batch_size: int = 64
+    out: str = ""  # analysis dir; "" = <sweep.out>/memorization
+
+    def __post_init__(self):
+        if self.num_samples < 1 or self.n_eval < 1 or self.batch_size < 1:
+            raise ConfigError("memorization.num_samples, n_eval and batch_size must be >= 1")
+        if not self.sigmas or any(not s > 0 for s in self.sigmas):
+            raise ConfigError(f"memorization.sigmas={list(self.sigmas)}: list positive noise "
+                              "levels, e.g. [\"25/255\", \"100/255\"]")
+        if self.patch_size < 0 or not 0 < self.ratio < 1:
+            raise ConfigError("memorization.patch_size must be >= 0 and ratio in (0, 1)")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig(SweepConfig):
+    """A sweep plus its memorization analysis: `[data] [model] [train] [sweep] [memorization]`."""
+
+    memorization: MemorizationSection = field(default_factory=MemorizationSection)
+
+
+def load_experiment(path, overrides=()) -> ExperimentConfig:
+    """Read an experiment TOML (with `--set section.key=value` overrides)."""
+    from ..config import load_config
+
+    if path is not None and "sweep" not in read_toml(path):
+        raise ConfigError(f"{path} has no [sweep] section; an experiment needs [sweep] n_train "
+                          "and splits = [\"S1\", \"S2\"]")
+    return load_config(path, overrides, cls=ExperimentConfig)
+
+
+def analysis_dir(config: ExperimentConfig, out=None) -> Path:
+    root = Path(out if out is not None else config.sweep.out)
+    return Path(config.memorization.out) if config.memorization.out else root / "memorization"
+
+
+def pair_jobs(config: ExperimentConfig, out=None) -> dict:
+    """{N: {"S1": Job, "S2": Job}} of the sweep; ConfigError unless both splits are swept."""
+    from ..train import sweep_jobs
+
+    missing = [s for s in SPLITS if s not in config.sweep.splits]
+    if missing:
+        raise ConfigError(f"sweep.splits={list(config.sweep.splits)} lacks {missing[0]}; the "
+                          "memorization experiment compares S1 and S2 models: set "
+                          "sweep.splits = [\"S1\", \"S2\"]")
+    pairs: dict = {}
+    for job in sweep_jobs(config, out):
+        if job.config.data.split in SPLITS:
+            pairs.setdefault(job.config.data.n_train, {})[job.config.data.split] = job
+    return pairs
+
+
+def check_runs(pairs: dict, data=None) -> None:
+    """One-line errors, before any long work, for untrained runs and runs of other image sizes
+    (than each other, or than the sweep's `[data]` when given)."""
+    sizes = {} if data is None else {"the sweep's [data]": (data.size, data.source, None, None)}
+    for n, jobs in pairs.items():
+        for split, job in jobs.items():
+            if not (job.run_dir / "model.safetensors").exists():
+                raise DataError(f"run {job.name} ({job.run_dir}) holds no trained model; run "
+                                "`gahr sweep` on this config first")
+            saved = job.run_dir / "config.json"
+            data = json.loads(saved.read_text()).get("data", {}) if saved.exists() else {}
+            sizes[job.name] = (data.get("size"), data.get("source"), n, split)
+    distinct = {(size, source) for size, source, _, _ in sizes.values()}
+    if len(distinct) > 1:
+        (a, sa), (b, sb) = sorted(distinct, key=str)[:2]
+        first = next(k for k, v in sizes.items() if (v[0], v[1]) == (a, sa))
+        second = next(k for k, v in sizes.items() if (v[0], v[1]) == (b, sb))
+        raise ShapeError(f"the sweep's runs disagree in images: {first} was trained on {sa} at "
+                         f"size {a}, {second} on {sb} at size {b}; retrain them with one [data] "
+                         "section or analyse them as separate sweeps")
+
+
+def sample_pair(denoisers: dict, shape, section: MemorizationSection) -> dict:
+    """Same-seed samples of each model: {split: SampleResult}."""
+    from ..sample import PRESETS, synthesize
+
+    params = dict(PRESETS[section.sampler])
+    params.update({k: v for k, v in (("beta", section.beta), ("h_0", section.h_0),
+                                     ("sigma_L", section.sigma_L)) if v is not None})
+    seeds = [section.seed * 1_000_000 + i for i in range(section.num_samples)]
+    return {split: synthesize(den, shape, len(seeds), seeds=seeds, batch_size=section.batch_size,
+                              start_mean=getattr(den, "meta", {}).get("mean_intensity"),
+                              **params)
+            for split, den in denoisers.items()}
+
+
+def sigma_key(sigma: float) -> str:
+    """JSON key of a noise level, on the 0-255 scale: 25/255 -> "25"."""
+    return f"{sigma * 255:.4g}"
+
+
+def _plain(value):
+    """JSON-safe scalar: NaN and inf become null."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _per_sample(values: torch.Tensor, ok: torch.Tensor, cast=_plain) -> list:
+    """One entry per seed (null for failed samples) from values of the converged ones."""
+    out = [None] * len(ok)
+    for row, value in zip(ok.nonzero().flatten().tolist(), values.tolist(), strict=True):
+        out[row] = cast(value)
+    return out
+
+
+def split_metrics(samples, ok, own, other, denoiser, test, section: MemorizationSection
+                  ) -> tuple[dict, torch.Tensor]:
+    """Every metric of one model; also the nearest own training image of each sample."""
+    good, nearest = samples[ok], torch.zeros_like(samples)
+    record: dict = {"converged": int(ok.sum())}
+    if len(good):
+        own_nn = mem.nearest_neighbors(good, own, k=1)
+        other_nn = mem.nearest_neighbors(good, other, k=1)
+        record["nearest_own"] = {"index": _per_sample(own_nn.indices[:, 0], ok, int),
+                                 "similarity": _per_sample(own_nn.values[:, 0], ok)}
+        record["nearest_other"] = {"index": _per_sample(other_nn.indices[:, 0], ok, int),
+                                   "similarity": _per_sample(other_nn.values[:, 0], ok)}
+        record["fraction_above"] = {f"{t:g}": _plain(mem.fraction_above(own_nn.values, t))
+                                    for t in section.thresholds}
+        if len(own) >= 2:  # the ratio test needs a second-nearest image
+            l2 = mem.nearest_neighbors(good, own, k=2, metric="l2")
+            record["ratio_test_fraction"] = mem.ratio_test_fraction(l2.values, section.ratio)
+        if 0 < section.patch_size <= min(samples.shape[-2:]):
+            patches = mem.patch_nearest_neighbors(good, own, section.patch_size)
+            record["patch_similarity_median"] = _per_sample(patches.values.nanmedian(dim=1)
+                                                            .values, ok)
+        rows = own_nn.indices[:, 0]
+        nearest[ok] = own[rows.clamp_min(0)] * (rows >= 0).view(-1, 1, 1, 1)
+    evaluation = test[:section.n_eval]
+    gap = mem.train_test_gap(denoiser, own[:section.n_eval], evaluation, section.sigmas,
+                             seed=section.seed, batch_size=section.batch_size)
+    record["psnr"] = {part: {sigma_key(s): _plain(v) for s, v in values.items()}
+                      for part, values in gap.items()}
+    distance = mem.distance_to_memorization(denoiser, own, section.sigmas, evaluation,
+                                            seed=section.seed, batch_size=section.batch_size)
+    record["distance_to_memorization"] = {sigma_key(s): _plain(v) for s, v in distance.items()}
+    return record, nearest
+
+
+def load_run_denoiser(run_dir: Path, training_data):
+    """The trained net of a run dir as a denoiser (the default of `analyze_sweep`)."""
+    from ..nets import Denoiser, load
+
+    return Denoiser(load(run_dir))
+
+
+def analyze_n(n, jobs: dict, images: torch.Tensor, section: MemorizationSection, out: Path,
+              load_denoiser=load_run_denoiser) -> dict:
+    """Sample both models of one N from the same seeds, measure, write N{n}.npz and N{n}.json.
+
+    `load_denoiser(run_dir, training_data)` gives each model (an oracle may stand in for it)."""
+    from ..train import select
+
+    data = {split: select(images, job.config.data) for split, job in jobs.items()}
+    denoisers = {split: load_denoiser(job.run_dir, data[split]) for split, job in jobs.items()}
+    results = sample_pair(denoisers, tuple(images.shape[1:]), section)
+    record = {"n": n, "settings": _settings(section), "seeds": results["S1"].seeds,
+              "same_seed_similarity": None}
+    arrays = {}
+    for split, other in zip(SPLITS, SPLITS[::-1], strict=True):
+        res = results[split]
+        samples, ok = res.samples.detach().cpu(), res.ok
+        record[split], nearest = split_metrics(samples, ok, data[split].train, data[other].train,
+                                               denoisers[split], data[split].test, section)
+        record[split]["failed"] = {str(i): res.reasons.get(i, "") for i in res.failed}
+        record[split]["denoiser_calls"] = [int(s) for s in res.steps]
+        arrays[f"samples_{split}"], arrays[f"nearest_{split}"] = samples.numpy(), nearest.numpy()
+    both = results["S1"].ok & results["S2"].ok
+    if both.any():
+        same = mem.same_seed_similarity(results["S1"].samples[both].cpu(),
+                                        results["S2"].samples[both].cpu())
+        record["same_seed_similarity"] = _per_sample(same, both)
+    with atomic_path(out / f"N{n}.npz") as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    save_json(record, out / f"N{n}.json")  # written last: marks this N as finished
+    return record
+
+
+def _settings(section: MemorizationSection) -> dict:
+    from ..config import to_dict
+
+    settings = to_dict(section)
+    settings.pop("out")
+    return settings
+
+
+def _finished(path: Path, section: MemorizationSection) -> bool:
+    """True when N{n}.json exists and was computed with the current settings."""
+    if not path.exists():
+        return False
+    try:
+        return json.loads(path.read_text()).get("settings") == _settings(section)
+    except json.JSONDecodeError:
+        return False
+
+
+def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | None = None,
+                  log=print, load_denoiser=load_run_denoiser) -> dict:
+    """Run the analysis of every N whose results are missing or stale; write results.json,
+    the figures and the report. Returns the results (see `experiment_report.write_outputs`)."""
+    from ..train import load_images
+    from .experiment_report import write_outputs
+
+    section = config.memorization
+    if config.data.n_test < 1:
+        raise ConfigError("data.n_test=0 leaves no held-out images for the test PSNR and the "
+                          "distance to memorization; set data.n_test >= 1")
+    pairs = pair_jobs(config, out)
+    check_runs(pairs, config.data)
+    adir = analysis_dir(config, out)
+    todo = [n for n in pairs if not _finished(adir / f"N{n}.json", section)]
+    for n in pairs:
+        if n not in todo:
+            log(f"N={n}: analysis finished, skipped ({adir / f'N{n}.json'})")
+    if todo and images is None:
+        images = load_images(config.data)
+    for n in todo:
+        record = analyze_n(n, pairs[n], images, section, adir, load_denoiser)
+        log(f"N={n}: {_one_line(record)}")
+    results_path = adir / "results.json"
+    if not todo and results_path.exists() and (adir / "report.html").exists():
+        results = json.loads(results_path.read_text())
+        if set(results.get("per_n", {})) == {str(n) for n in pairs}:
+            log(f"results, figures and report up to date ({results_path})")
+            return results
+    records = [json.loads((adir / f"N{n}.json").read_text()) for n in pairs]
+    return write_outputs(adir, records, section, log=log)
+
+
+def _median(values) -> float | None:
+    finite = [v for v in values or [] if v is not None]
+    return float(np.median(finite)) if finite else None
+
+
+def _one_line(record: dict) -> str:
+    parts = [f"{record[s]['converged']}/{len(record['seeds'])} {s} samples" for s in SPLITS]
+    for s in SPLITS:
+        med = _median(record[s].get("nearest_own", {}).get("similarity"))
+        parts.append(f"median nearest-{s} similarity {med:.3f}" if med is not None else "")
+    same = _median(record["same_seed_similarity"])
+    parts.append(f"median S1/S2 similarity {same:.3f}" if same is not None else "no pair")
+    return ", ".join(p for p in parts if p)

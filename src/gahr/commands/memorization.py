@@ -1,0 +1,37 @@
+"""`gahr memorization CONFIG`: train the sweep's S1/S2 models (skipping finished ones), then
+sample them from the same seeds and measure memorization versus generalization."""
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "memorization", help="the memorization experiment: sweep, same-seed samples, metrics",
+        description="Train every unfinished run of the experiment's sweep (as `gahr sweep`), "
+        "then, for each N, sample the S1 and S2 models from the same seeds and write "
+        "N{n}.json/.npz, results.json, figures/ and report.html to the analysis dir "
+        "(memorization.out, default <sweep.out>/memorization). Finished parts are skipped.")
+    p.add_argument("config", help="experiment TOML ([data] [model] [train] [sweep] "
+                   "[memorization]), e.g. configs/experiments/fashion32.toml")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="SECTION.KEY=VALUE", help="override a setting (repeatable)")
+    p.add_argument("--out", help="sweep root dir (default: sweep.out of the config)")
+    p.add_argument("--seed", type=int, help="shortcut for --set memorization.seed=...")
+    p.add_argument("--analysis-only", action="store_true",
+                   help="do not train: fail if a run is missing")
+    p.add_argument("--quiet", action="store_true", help="no training progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..analysis.experiment import analyze_sweep, load_experiment
+    from ..train import run_sweep
+
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"memorization.seed={args.seed}")
+    config = load_experiment(args.config, overrides)
+    if not args.analysis_only:
+        ran = run_sweep(config, out=args.out, progress=not args.quiet)
+        print(f"memorization: {len(ran)} training job(s) run")
+    results = analyze_sweep(config, out=args.out)
+    print(f"memorization: {len(results['table'])} values of N analysed")
+    return 0

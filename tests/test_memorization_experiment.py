@@ -1,0 +1,155 @@
+"""The memorization experiment stage on a planted sweep whose models are exact oracles.
+
+A model trained on one image that memorizes perfectly is the empirical oracle of that image: it
+returns the image for every input. Its samples are therefore that image exactly (similarity 1 to
+its nearest training image, which is itself), its distance to memorization is 0, and the S1 and
+S2 samples from the same seed are the two training images, whose similarity is known.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from gahr.analysis import memorization as mem
+from gahr.analysis.experiment import (
+    ExperimentConfig,
+    MemorizationSection,
+    analyze_sweep,
+    load_experiment,
+    pair_jobs,
+)
+from gahr.config import DataConfig, ModelConfig, SweepSection, save_config
+from gahr.errors import ConfigError, DataError, GahrError, ShapeError
+from gahr.nets import build, save
+
+pytest.importorskip("gahr.sample")
+from gahr.oracles import EmpiricalOracle  # noqa: E402
+
+SIZE = 8
+
+
+def make_config(root, n_train=(1, 4), splits=("S1", "S2"), **section) -> ExperimentConfig:
+    settings = dict(num_samples=3, sigmas=(0.1, 0.4), n_eval=4, patch_size=4, batch_size=8,
+                    sampler="kadkhodaie2021", beta=0.5)
+    settings.update(section)
+    return ExperimentConfig(
+        data=DataConfig(source="discs", size=SIZE, n_test=4, split_seed=3),
+        model=ModelConfig("bfcnn", {"num_layers": 2, "num_kernels": 4}),
+        sweep=SweepSection(n_train=n_train, splits=splits, out=str(root)),
+        memorization=MemorizationSection(**settings))
+
+
+def plant_runs(config: ExperimentConfig) -> None:
+    """Run dirs with a (never used) small net and the run's config.json, as training leaves."""
+    for jobs in pair_jobs(config).values():
+        for job in jobs.values():
+            save(build("bfcnn", num_layers=2, num_kernels=4, channels=1), job.run_dir)
+            save_config(job.config, job.run_dir / "config.json")
+
+
+def oracle_loader(run_dir, training_data):
+    return EmpiricalOracle(training_data.train)
+
+
+IMAGES = torch.rand(20, 1, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
+FAST = dict(h_0=0.2, sigma_L=0.05)  # the 2021 sampler with a larger first step: few calls
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """A planted sweep (N = 1, 4) analysed once; its output dir is shared by the tests."""
+    config = make_config(tmp_path_factory.mktemp("sweep"), **FAST)
+    plant_runs(config)
+    lines = []
+    results = analyze_sweep(config, images=IMAGES, log=lines.append,
+                            load_denoiser=oracle_loader)
+    return config, results, lines
+
+
+def test_one_image_oracles_give_closed_form_results(planted):
+    from gahr.train import select
+
+    config, results, _ = planted
+    record = results["per_n"]["1"]
+    train = {s: select(IMAGES, pair_jobs(config)[1][s].config.data).train for s in ("S1", "S2")}
+    for split in ("S1", "S2"):
+        assert record[split]["converged"] == 3
+        assert record[split]["nearest_own"]["index"] == [0, 0, 0]
+        assert record[split]["nearest_own"]["similarity"] == pytest.approx([1.0] * 3, abs=1e-5)
+        for value in record[split]["distance_to_memorization"].values():
+            assert value == pytest.approx(0.0, abs=1e-10)
+        assert record[split]["fraction_above"]["0.95"] == 1.0
+    expected = float(mem.cosine_similarity(train["S1"], train["S2"])[0])
+    assert record["same_seed_similarity"] == pytest.approx([expected] * 3, abs=1e-5)
+    assert [row["N"] for row in results["table"]] == [1, 4]
+
+
+def test_memorizing_models_at_n4_copy_their_own_set(planted):
+    _, results, _ = planted
+    row = results["table"][1]
+    # Samples of the empirical oracle converge onto training images of its own set.
+    assert row["median_nearest_S1"] > 0.99 and row["median_nearest_S2"] > 0.99
+    assert row["median_nearest_other_S1"] < row["median_nearest_S1"]
+    assert row["ratio_test_S1"] == 1.0  # near-copies pass Gu et al.'s test
+    for split in ("S1", "S2"):  # memorizers restore their own images (to inf dB), not others
+        psnr = results["per_n"]["4"][split]["psnr"]
+        for key, test_db in psnr["test"].items():
+            assert psnr["train"][key] is None or psnr["train"][key] > test_db + 3
+
+
+def test_outputs_are_written_and_a_rerun_skips_finished_work(planted):
+    config, results, _ = planted
+    out = Path(config.sweep.out) / "memorization"
+    for name in ("results.json", "N1.json", "N4.npz", "report.html", "figures/grid.png",
+                 "figures/grid_N4.png", "figures/similarity_N4.png", "figures/psnr_vs_n.png",
+                 "figures/similarity_vs_n.png"):
+        assert (out / name).exists(), name
+    assert json.loads((out / "results.json").read_text())["table"] == results["table"]
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    lines = []
+    analyze_sweep(config, images=None, log=lines.append, load_denoiser=oracle_loader)
+    assert sum("skipped" in line for line in lines) == 2  # no data was even loaded
+    assert {p.name: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps
+
+
+def test_changed_settings_are_recomputed(tmp_path):
+    config = make_config(tmp_path, n_train=(1,), **FAST)
+    plant_runs(config)
+    analyze_sweep(config, images=IMAGES, log=lambda _: None, load_denoiser=oracle_loader)
+    changed = make_config(tmp_path, n_train=(1,), num_samples=2, **FAST)
+    lines = []
+    analyze_sweep(changed, images=IMAGES, log=lines.append, load_denoiser=oracle_loader)
+    assert not any("skipped" in line for line in lines)
+    assert len(json.loads((tmp_path / "memorization" / "N1.json").read_text())["seeds"]) == 2
+
+
+def test_bad_sweeps_raise_one_line_errors(tmp_path):
+    config = make_config(tmp_path / "a")
+    with pytest.raises(DataError, match="gahr sweep"):
+        analyze_sweep(config, images=IMAGES)  # nothing trained
+    plant_runs(config)
+    job = pair_jobs(config)[4]["S2"]
+    other = job.config.__class__(data=DataConfig(source="discs", size=16, n_train=4,
+                                                 split="S2"))
+    save_config(other, job.run_dir / "config.json")
+    with pytest.raises(ShapeError, match="size") as info:
+        analyze_sweep(config, images=IMAGES)
+    assert "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match="S2"):
+        analyze_sweep(make_config(tmp_path / "b", splits=("S1",)), images=IMAGES)
+    with pytest.raises(ConfigError):
+        MemorizationSection(sigmas=())
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[data]\nsource = 'discs'\n")
+    with pytest.raises(GahrError, match="sweep"):
+        load_experiment(bad)
+
+
+def test_presets_load():
+    presets = sorted(Path(__file__).parents[1].glob("configs/experiments/*.toml"))
+    assert presets, "configs/experiments/ holds the experiment presets"
+    for path in presets:
+        config = load_experiment(path)
+        assert set(config.sweep.splits) >= {"S1", "S2"}, path
