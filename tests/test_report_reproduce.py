@@ -97,3 +97,18 @@ def test_cli_list_and_check(capsys):
     assert all(c["ready"] == (not c["problems"]) for c in checks)
     assert main(["reproduce", "memorization-grid"]) == 2  # no scale: a one-line error
     assert "--scale cpu" in capsys.readouterr().err
+
+
+def test_real_runner_runs_gahr_in_a_child_process(tmp_path, monkeypatch, capfd):
+    (tmp_path / "preset.toml").write_text("")
+    recipe = rep.Recipe(steps=(("reproduce", "--list", "--scale", "paper"),), preset="preset.toml")
+    monkeypatch.setattr(rep, "RESULTS", (rep.Result("listing", "the registry", {"cpu": recipe}),))
+    assert rep.reproduce("listing", "cpu", root=tmp_path) == 0
+    out = capfd.readouterr().out
+    # the child is a fresh gahr: it lists the real registry, not the patched one
+    assert out.startswith("$ gahr reproduce --list --scale paper\n")
+    assert "memorization-grid [--scale paper]" in out
+    bad = rep.Recipe(steps=(("report", str(tmp_path / "no-such-dir")),), preset="preset.toml")
+    monkeypatch.setattr(rep, "RESULTS", (rep.Result("broken", "a failing step", {"cpu": bad}),))
+    assert rep.reproduce("broken", "cpu", root=tmp_path) == 2
+    assert "no report.json" in capfd.readouterr().err
