@@ -171,6 +171,7 @@ def markdown_table(scales=SCALES) -> str:
 
 def _run_gahr(argv: list[str]) -> int:
     """Run `gahr ARGV` as a child process (its progress bars and errors stay its own)."""
+    sys.stdout.flush()  # when piped, our "$ command" line must come before the child's output
     return subprocess.run([sys.executable, "-m", "gahr", *argv], check=False).returncode
 
 
