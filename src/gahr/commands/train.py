@@ -48,5 +48,6 @@ def run(args) -> int:
         raise ConfigError("no run dir given; add --out RUN_DIR")
     result = train(config, args.out, progress=not args.quiet)
     state = "already finished" if result.already_finished else "trained"
-    print(f"{state}: {summarize(result.metrics)} -> {result.run_dir}")
+    if result.is_main:
+        print(f"{state}: {summarize(result.metrics)} -> {result.run_dir}")
     return 0

@@ -35,6 +35,7 @@ class TrainResult:
     metrics: dict = field(default_factory=dict)
     resumed_from: tuple[int, int] | None = None  # (epoch, step) of the checkpoint used
     already_finished: bool = False
+    is_main: bool = True  # rank 0 (the one that writes and reports)
 
 
 @dataclass
@@ -69,7 +70,7 @@ def train(config: Config, run_dir, images: torch.Tensor | None = None, *, callba
         if is_finished(run_dir, config.train.epochs):
             check_resumable(run_dir, config)
             return TrainResult(run_dir, load(run_dir, d.device), _last_row(run_dir),
-                               already_finished=True)
+                               already_finished=True, is_main=d.is_main)
         return _train(config, run_dir, images, d, callbacks, progress)
     finally:
         D.teardown(d)
@@ -107,7 +108,7 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
         _finish(run, config, data, run_dir, log.rows)
     D.barrier(d)
     resumed = (ckpt["epoch"], ckpt["step"]) if ckpt is not None else None
-    return TrainResult(run_dir, run.net.eval(), row, resumed_from=resumed)
+    return TrainResult(run_dir, run.net.eval(), row, resumed_from=resumed, is_main=d.is_main)
 
 
 def build_net(config: Config, images: torch.Tensor) -> nn.Module:
