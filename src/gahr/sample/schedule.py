@@ -90,9 +90,10 @@ class FixedBudget:
     """Beyond the paper: exactly `num_steps` updates (num_steps + 1 denoiser calls).
 
     The effective noise is steered onto geometric targets s_k = sigma_0 (sigma_L/sigma_0)^(k/K):
-    at step t with measured sigma_t the ratio r = min(1, s_t / sigma_t) is reached with
-    Algorithm 1's update, beta h = 1 - r, i.e. h = min(1, (1 - r) / beta) and
-    gamma^2 = (r^2 - (1 - h)^2) sigma_t^2, so a batch finishes in known time.
+    at step t with measured sigma_t the ratio r = min(s_t / sigma_t, s_t / s_{t-1}) (catch up
+    with the target, and never progress slower than the schedule's own ratio when ahead of
+    it) is reached with Algorithm 1's update, beta h = 1 - r, i.e. h = min(1, (1 - r) / beta)
+    and gamma^2 = (r^2 - (1 - h)^2) sigma_t^2, so a batch finishes in known time.
     """
 
     num_steps: int
@@ -119,7 +120,8 @@ class FixedBudget:
         return t > self.num_steps
 
     def step(self, t: torch.Tensor, sigma: torch.Tensor):
-        r = (self.target(t) / sigma.double()).clamp(max=1.0)
+        ratio = (self.sigma_L / self.sigma_0) ** (1 / self.num_steps)
+        r = (self.target(t) / sigma.double()).clamp(max=ratio)
         h = ((1 - r) / self.beta).clamp(max=1.0)
         gamma = (r**2 - (1 - h) ** 2).clamp_min(0).sqrt() * sigma
         return h, gamma
