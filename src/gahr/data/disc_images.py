@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ShapeError
 from ._util import as_generator, check_count
 
 DISC_PARAMS = ("center_y", "center_x", "radius", "foreground", "background")
@@ -56,8 +56,8 @@ def sample_disc_params(n: int, size: int = 32, *, translate: bool = True, scale:
 
     radius ~ U[3, (size - 3) / 2] (default size / 4); center ~ U over the positions that keep
     the disc inside the image, [radius - 1/2, size - 1/2 - radius] (anywhere with `wrap`;
-    default the middle (size - 1) / 2, or size // 2 for integer positions); foreground ~ U[0, 1]
-    (default 1); background ~ U[0, 1] (default 0). `continuous=False` draws integers instead.
+    default the middle (size - 1) / 2); foreground ~ U[0, 1] (default 1); background ~ U[0, 1]
+    (default 0). `continuous=False` draws integers instead (defaults size // 4, size // 2).
     """
     check_count("n", n)
     check_count("size", size, minimum=2 * int(MIN_RADIUS) + 4)
@@ -71,7 +71,9 @@ def sample_disc_params(n: int, size: int = 32, *, translate: bool = True, scale:
         if not translate:
             params[:, axis] = (size - 1) / 2 if continuous else size // 2
         elif wrap:
-            params[:, axis] = _uniform(n, 0.0, size - 1.0, continuous, generator)
+            # uniform on the torus [0, size): `size` is the same position as 0
+            params[:, axis] = _uniform(n, 0.0, size if continuous else size - 1.0, continuous,
+                                       generator)
         else:
             params[:, axis] = _uniform(n, params[:, 2] - 0.5, size - 0.5 - params[:, 2],
                                        continuous, generator)
@@ -116,7 +118,6 @@ def render_discs(params: torch.Tensor, size: int, *, wrap: bool = False, antiali
     coverage. Differentiable in params when hard=False.
     """
     if params.ndim != 2 or params.shape[1] != 5:
-        from ..errors import ShapeError
         raise ShapeError(f"disc params must have shape (n, 5) {DISC_PARAMS}, "
                          f"got {tuple(params.shape)}")
     check_count("size", size)
