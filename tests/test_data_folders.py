@@ -153,3 +153,14 @@ def test_a_folder_opens_directly_as_a_dataset(tmp_path):
     opened = open_dataset(str(tmp_path), size=5)
     assert opened.shape == (3, 1, 5, 5)
     assert open_dataset(str(tmp_path), n=2).shape == (2, 1, 10, 10)
+
+
+@pytest.mark.slow
+def test_near_duplicates_scale_to_tens_of_thousands_in_blocks():
+    """20000 images of 40 x 40 in blocks of 512: every planted repeat found, nothing else."""
+    rng = np.random.default_rng(7)
+    images = rng.integers(0, 256, (20000, 1, 40, 40), dtype=np.uint8)
+    sources = rng.choice(10000, 50, replace=False)
+    targets = 10000 + rng.choice(10000, 50, replace=False)
+    images[targets] = images[sources]
+    assert near_duplicates(images, 0.95).tolist() == sorted(targets.tolist())

@@ -55,12 +55,14 @@ def near_duplicates(images, threshold: float = 0.95, *, size: int = DEDUP_SIZE,
     feats = _features(images, size, chunk)
     dropped = []
     for start in range(0, len(feats), chunk):
-        stop = min(len(feats), start + chunk)
-        corr = feats[start:stop] @ feats[:stop].T  # only earlier images (and the block) matter
-        rows = torch.arange(start, stop).view(-1, 1)
-        later = torch.arange(stop).view(1, -1) >= rows  # j >= i: not an earlier image
-        corr.masked_fill_(later, -2.0)
-        dropped.append(torch.nonzero((corr > threshold).any(dim=1)).view(-1) + start)
+        block = feats[start:start + chunk]
+        # Earlier blocks: every pair counts. The block itself: only earlier images j < i.
+        within = block @ block.T
+        within.masked_fill_(torch.ones_like(within, dtype=torch.bool).triu_(), -2.0)
+        best = within.amax(dim=1)
+        if start:
+            best = torch.maximum(best, (block @ feats[:start].T).amax(dim=1))
+        dropped.append(torch.nonzero(best > threshold).view(-1) + start)
     return torch.cat(dropped) if dropped else torch.zeros(0, dtype=torch.long)
 
 
