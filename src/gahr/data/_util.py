@@ -1,5 +1,7 @@
 """Small helpers shared by the data modules: seeds, option checks."""
 
+import numbers
+
 import torch
 
 from ..errors import ConfigError
@@ -9,16 +11,16 @@ def as_generator(seed) -> torch.Generator:
     """A CPU `torch.Generator` from an int seed, or the generator itself when one is given."""
     if isinstance(seed, torch.Generator):
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ConfigError(f"seed must be an int or a torch.Generator, got {seed!r}")
-    return torch.Generator().manual_seed(seed)
+    return torch.Generator().manual_seed(int(seed))
 
 
 def check_count(name: str, value, minimum: int = 1) -> int:
     """`value` as an int >= minimum, else a ConfigError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
+    return int(value)
 
 
 def check_options(source: str, options: dict, allowed) -> None:
