@@ -1,0 +1,167 @@
+"""File-level workflows behind `gahr sample` and `gahr solve`: load a model, run, write outputs.
+
+Model: `gahr.nets.load(path)` wrapped in `gahr.nets.Denoiser`; the sampler starts at the
+training set's mean intensity stored in the model's meta (`mean_intensity`), else 0.5.
+Seeds: sample i of seed s uses seed s * 1_000_000 + i, as the memorization experiment does, so
+`gahr sample --seed s` reproduces its samples of the same model.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, DataError
+from ..io import atomic_path, save_json
+from .inverse import solve
+from .operators import make_operator
+from .quality import ssim
+from .result import SampleResult
+from .sampler import synthesize, synthesize_budget
+from .schedule import PRESETS
+
+
+def load_denoiser(run_dir, device="cpu"):
+    """The Denoiser of a run dir (or .safetensors), its image channels and its meta."""
+    from ..nets import Denoiser, load
+
+    net = load(run_dir, device=device)
+    den = Denoiser(net)
+    return den, int(net.config.get("channels", 1)), dict(getattr(net, "meta", {}) or {})
+
+
+def sampler_params(preset: str = "kadkhodaie2021", **overrides) -> dict:
+    """A preset's parameters (see `PRESETS`) with the non-None overrides applied."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    return {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
+
+
+def sample_to_files(run_dir, out, n: int = 64, seed: int = 0, size=None, preset="kadkhodaie2021",
+                    budget: int | None = None, batch_size=None, device="cpu", png: bool = True,
+                    progress: bool = True, **overrides) -> SampleResult:
+    """Draw n samples from the model in `run_dir`, write `out` (.npz, see SampleResult.save) and
+    a PNG grid of the converged samples beside it. `size` (H or (H, W)) defaults to the
+    training size in the model's meta. `budget` runs the fixed-budget variant instead."""
+    den, channels, meta = load_denoiser(run_dir, device)
+    shape = (channels, *_image_size(size, meta))
+    seeds = [seed * 1_000_000 + i for i in range(n)]
+    params = sampler_params(preset, **overrides)
+    start = meta.get("mean_intensity")
+    if budget is None:
+        result = synthesize(den, shape, n, seeds=seeds, start_mean=start, batch_size=batch_size,
+                            device=device, progress=progress, **params)
+    else:
+        result = synthesize_budget(den, shape, n, budget, seeds=seeds, sigma_0=params["sigma_0"],
+                                   sigma_L=params["sigma_L"], beta=params["beta"],
+                                   start_mean=start, batch_size=batch_size, device=device,
+                                   progress=progress)
+    result.save(out)
+    if png and len(result.failed) < n:
+        _grid(result.good(), Path(out).with_suffix(".png"))
+    return result
+
+
+def solve_to_files(run_dir, out_dir, task: str, input=None, measurement=None, n: int = 1,
+                   seed: int = 0, factor: int = 4, p: float = 0.25, box=None, mask=None,
+                   preset="kadkhodaie2021", device="cpu", progress: bool = True,
+                   **overrides) -> dict:
+    """Solve one inverse problem with the model in `run_dir` and write into `out_dir`:
+    measurement.npy, measured.png (M M^T x), reconstruction.npz/.png (n posterior samples),
+    and metrics.json (PSNR/SSIM of each reconstruction and of M M^T x when `input`, the
+    ground-truth image, is given). Either `input` (measured here) or `measurement` (.npy of
+    M^T x, shape (K,) or (1, K)) plus `size` through the input is needed."""
+    den, channels, meta = load_denoiser(run_dir, device)
+    if (input is None) == (measurement is None):
+        raise ConfigError("give either an input image (measured here) or a measurement .npy")
+    truth = _read_image(input, channels).to(device) if input is not None else None
+    shape = tuple(truth.shape[1:]) if truth is not None else (channels, *_image_size(None, meta))
+    mask_t = _read_mask(mask) if mask is not None else None
+    op = make_operator(task, shape, factor=factor, p=p, box=box, mask=mask_t,
+                       generator=torch.Generator().manual_seed(seed))
+    m = op.measure(truth) if truth is not None else _read_measurement(measurement)
+    seeds = [seed * 1_000_000 + i for i in range(n)]
+    params = sampler_params(preset, **overrides)
+    result = solve(den, op, m.to(device).expand(n, -1), seeds=seeds, device=device,
+                   start_mean=meta.get("mean_intensity"), progress=progress, **params)
+    out_dir = Path(out_dir)
+    _save_npy(out_dir / "measurement.npy", m.cpu().numpy())
+    _grid(op.lift(m).cpu(), out_dir / "measured.png")
+    result.save(out_dir / "reconstruction.npz")
+    if len(result.failed) < n:
+        _grid(result.good().cpu(), out_dir / "reconstruction.png")
+    metrics = _metrics(result, op, m, truth)
+    save_json(metrics, out_dir / "metrics.json")
+    return metrics
+
+
+def _metrics(result, op, m, truth) -> dict:
+    from ..train.metrics import psnr
+
+    out = {"task": op.name, "measured_dims": op.dim, "image_dims": int(np.prod(op.shape)),
+           "steps": result.steps.tolist(), "failed": result.failed}
+    if truth is not None:
+        good = result.good()
+        naive = op.lift(m)
+        out["psnr_measured"] = psnr(naive, truth)
+        out["ssim_measured"] = float(ssim(naive, truth)[0])
+        ref = truth.expand_as(good)
+        out["psnr"] = psnr(good, ref, per_image=True).tolist() if len(good) else []
+        out["ssim"] = ssim(good, ref).tolist() if len(good) else []
+    return out
+
+
+def _image_size(size, meta) -> tuple[int, int]:
+    if size is None:
+        size = (meta.get("data") or {}).get("size")
+    if size is None:
+        raise ConfigError("the model does not record its training image size; pass --size H "
+                          "(or --size H W)")
+    if isinstance(size, int):
+        return size, size
+    size = tuple(int(s) for s in size)
+    return (size[0], size[0]) if len(size) == 1 else (size[0], size[1])
+
+
+def _read_image(path, channels: int) -> torch.Tensor:
+    from ..data.folders import read_image
+
+    try:
+        pixels = read_image(path, gray=channels == 1)
+    except ValueError as e:
+        raise DataError(f"{path}: {e}; pass a PNG/JPEG image") from None
+    if pixels.shape[0] != channels:
+        raise DataError(f"{path} has {pixels.shape[0]} channels but the model takes {channels}")
+    return torch.from_numpy(pixels.astype(np.float32) / 255.0)[None]
+
+
+def _read_mask(path) -> torch.Tensor:
+    path = Path(path)
+    if path.suffix == ".npy":
+        return torch.from_numpy(np.load(path, allow_pickle=False)).bool()
+    from ..data.folders import read_image
+
+    try:
+        return torch.from_numpy(read_image(path, gray=True)[0] > 127)
+    except ValueError as e:
+        raise DataError(f"mask {path}: {e}; pass a .npy or a black/white image") from None
+
+
+def _read_measurement(path) -> torch.Tensor:
+    try:
+        m = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: not a readable .npy measurement ({e})") from None
+    return torch.from_numpy(np.asarray(m, dtype=np.float32)).reshape(1, -1)
+
+
+def _save_npy(path: Path, array) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
+def _grid(images: torch.Tensor, path: Path) -> None:
+    from ..report.figures import save_image_grid
+
+    save_image_grid(images.detach().cpu().clamp(0, 1), path, save_data=False)
+
