@@ -40,7 +40,7 @@ def loop_reference(n: int, size: int, alpha: float, blur, generator) -> torch.Te
         for col in range(size):
             mask[: max(0, int(rows[col])), col] = 0
         if blur is not None:
-            padded = F.pad(mask[None, None], (0, blur[1] - 1, 0, blur[0] - 1), mode="replicate")
+            padded = F.pad(mask[None, None], (blur[1] - 1, 0, blur[0] - 1, 0), mode="replicate")
             mask = F.avg_pool2d(padded, blur, stride=1)[0, 0]
         images.append(backgrounds[0] * mask + backgrounds[1] * (1 - mask))
     return torch.stack(images).unsqueeze(1)

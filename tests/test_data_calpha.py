@@ -121,7 +121,7 @@ def test_mask_equals_block_average_of_a_fine_hard_mask(antialias):
 def test_blur_is_a_replicate_padded_box_average(blur):
     mask = torch.rand(3, 9, 11)
     rows, cols = blur
-    padded = F.pad(mask.unsqueeze(1), ((cols - 1) // 2, cols // 2, (rows - 1) // 2, rows // 2),
+    padded = F.pad(mask.unsqueeze(1), (cols // 2, (cols - 1) // 2, rows // 2, (rows - 1) // 2),
                    mode="replicate")
     expected = F.avg_pool2d(padded, blur, stride=1).squeeze(1)
     assert torch.allclose(blur_mask(mask, blur), expected, atol=1e-6)

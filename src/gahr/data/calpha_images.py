@@ -21,6 +21,7 @@ size (the paper's grows like sqrt(s)), and the noise is Gaussian instead of unif
 changes the power-spectrum slopes that define the class.
 """
 
+import numbers
 from typing import NamedTuple
 
 import torch
@@ -46,14 +47,14 @@ def _check(size, alpha, beta, blur, antialias):
     check_count("size", size, minimum=4)
     beta = alpha if beta is None else beta
     for name, value in (("alpha", alpha), ("beta", beta)):
-        if not isinstance(value, (int, float)) or not 0 < value <= 5:
+        if not isinstance(value, numbers.Real) or not 0 < value <= 5:
             raise ConfigError(f"{name} must be in (0, 5], got {value!r}")
     check_count("antialias", antialias, minimum=0)
     if antialias > 4:
         raise ConfigError(f"antialias={antialias} renders 2^{antialias} sub-columns per pixel; "
                           "use at most 4")
     if blur is not None:
-        if len(blur) != 2 or any(isinstance(b, bool) or not isinstance(b, int) or b < 1
+        if len(blur) != 2 or any(isinstance(b, bool) or not isinstance(b, numbers.Integral) or b < 1
                                  for b in blur):
             raise ConfigError(f"blur must be None or two positive ints (rows, cols), got {blur!r}")
     return float(alpha), float(beta)
@@ -96,8 +97,9 @@ def calpha_layers(n: int, size: int = 80, alpha: float = 2.0, beta: float | None
 def blur_mask(mask: torch.Tensor, blur: tuple[int, int] | None) -> torch.Tensor:
     """Average (n, H, W) masks over a blur[0] x blur[1] box (edge replicated; same size out).
 
-    The box covers offsets -(b-1)//2 .. b//2, so blur=(2, 2) averages each pixel with the next
-    row and column, as the paper's code does.
+    The box covers offsets -(b//2) .. (b-1)//2, so blur=(2, 2) averages each pixel with the
+    previous row and column, as the paper's code does (it pads by reflection; the edge is
+    replicated here, which keeps a constant mask constant).
     """
     if blur is None:
         return mask
@@ -111,7 +113,7 @@ def _box_along(mask: torch.Tensor, dim: int, width: int) -> torch.Tensor:
     """Mean of mask[clamp(i + o)] over the box offsets o, along `dim` (in-place shifted adds)."""
     length = mask.shape[dim]
     total = mask.clone()
-    for shift in range(-((width - 1) // 2), width // 2 + 1):
+    for shift in range(-(width // 2), (width - 1) // 2 + 1):
         reach = min(abs(shift), length)
         if shift > 0:
             total.narrow(dim, 0, length - reach).add_(mask.narrow(dim, reach, length - reach))
