@@ -164,9 +164,9 @@ def open_dataset(source: str, *, n: int | None = None, size: int | None = None, 
     elif kind == "fashion-mnist":
         from .idx import fashion_mnist
         images = fashion_mnist(**options)
-    else:
+    else:  # a folder resizes while reading, so its images may differ in size
         from .folders import load_image_folder
-        images = load_image_folder(source, **options)
+        images = load_image_folder(source, size=size, **options)
     if n is not None and kind != "npy":
         if check_count("n", n) > len(images):
             raise DataError(f"asked for n={n} images but {source} has {len(images)}")
