@@ -124,7 +124,8 @@ def _open_synthetic(source, n, size, seed, options):
     from . import synthetic
 
     if n is None:
-        raise ConfigError(f"{source} is generated: give n, the number of images")
+        raise ConfigError(f"{source} is generated: give n, the number of images to make "
+                          "(data.num_images in a run config)")
     if source == "calpha":
         return synthetic.calpha(n, **({} if size is None else {"size": size}), seed=seed,
                                 **options)
