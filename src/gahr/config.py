@@ -104,7 +104,7 @@ class TrainConfig:
     device: str = "auto"
     amp: Literal["off", "bf16"] = "off"
     compile: bool = False
-    channels_last: Literal["auto", "on", "off"] = "auto"  # auto: on for CUDA only
+    channels_last: Literal["auto", "on", "off"] = "auto"  # auto: on for CPU and CUDA
     threads: int = 0  # torch CPU threads; 0: torch's default (cores / ranks under DDP)
 
     def __post_init__(self):

@@ -1,0 +1,115 @@
+"""Training images/second: `gahr.train.train` against a plain reference loop, in one process.
+
+The reference is the usual way to write this loop (and the paper code's): the small training
+set tiled to the epoch length, a `DataLoader(shuffle=True)` over it (per-sample indexing and
+collation), fresh noise tensors every batch, `MSELoss(reduction="sum") / B`, default Adam.
+Both train the same net from the same initialization on the same images with the same thread
+count; the clock runs from the end of the first step to the end of the last (setup, first-call
+warm-up, evaluation and saving are excluded from both).
+
+    python benchmarks/train_throughput.py [--steps 60] [--batch 64] [--size 32] [--threads 0]
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from gahr.config import load_config
+from gahr.data import open_dataset
+from gahr.train import build_net, select, train
+
+
+def reference_loop(net: nn.Module, images: torch.Tensor, steps: int, batch: int,
+                   lr: float) -> float:
+    """The plain loop; returns images/second over steps 2..steps.
+
+    Images stay on the CPU and each batch is moved to the net's device, as the paper code does.
+    """
+    device = next(net.parameters()).device
+    reps = -(-steps * batch // len(images))
+    loader = DataLoader(TensorDataset(images.repeat(reps, 1, 1, 1)), batch_size=batch,
+                        shuffle=True, drop_last=True)
+    criterion = nn.MSELoss(reduction="sum")
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    net.train()
+    start = None
+    for i, (clean,) in enumerate(loader):
+        if i == steps:
+            break
+        clean = clean.to(device)
+        sigma = torch.rand(clean.shape[0], 1, 1, 1, device=device)
+        noise = torch.randn(clean.shape, device=device) * sigma
+        optimizer.zero_grad()
+        loss = criterion(net(clean + noise), noise) / clean.shape[0]
+        loss.backward()
+        optimizer.step()
+        if i == 0:
+            _sync(device)
+            start = time.perf_counter()
+    _sync(device)
+    return (steps - 1) * batch / (time.perf_counter() - start)
+
+
+def _sync(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def trainer(config, images: torch.Tensor) -> float:
+    """`gahr.train.train` for one epoch; images/second over steps 2..end, via a callback."""
+    stamps = []
+
+    def stamp(epoch, step, loss):
+        loss.item()  # waits for the device
+        stamps.append(time.perf_counter())
+
+    with tempfile.TemporaryDirectory() as run_dir:
+        train(config, run_dir, images=images, progress=False, callbacks=[stamp])
+    return (len(stamps) - 1) * config.train.batch_size / (stamps[-1] - stamps[0])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--size", type=int, default=32)
+    p.add_argument("--kernels", type=int, default=16)
+    p.add_argument("--blocks", type=int, default=2)
+    p.add_argument("--threads", type=int, default=0, help="0: torch's default")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--repeats", type=int, default=2, help="alternating runs of each; best kept")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    images = open_dataset("discs", n=1024 + 64, size=args.size, seed=0)
+    config = load_config(None, [
+        "model.arch=unet", f"model.num_kernels={args.kernels}", f"model.num_blocks={args.blocks}",
+        "train.epochs=1", f"train.samples_per_epoch={args.steps * args.batch}",
+        f"train.batch_size={args.batch}", "train.eval_sigmas=[0.1]", "train.eval_images=8",
+        "data.n_test=64", f"train.device={args.device}", f"train.threads={args.threads}"])
+    train_images = select(images, config.data).train
+    ref, ours = [], []
+    for _ in range(args.repeats):  # alternate, so a load change on the machine hits both
+        net = build_net(config, train_images).to(args.device)
+        ref.append(reference_loop(net, train_images, args.steps, args.batch, config.train.lr))
+        ours.append(trainer(config, images))
+    print(f"device {args.device}, {torch.get_num_threads()} threads, UNet {args.kernels} "
+          f"kernels x {args.blocks} blocks, {args.size}x{args.size}, batch {args.batch}, "
+          f"{args.steps} steps")
+    print(f"reference loop : {max(ref):8.1f} images/s  (runs: {_fmt(ref)})")
+    print(f"gahr.train     : {max(ours):8.1f} images/s  (runs: {_fmt(ours)})")
+    print(f"ratio          : {max(ours) / max(ref):.2f}x")
+    return 0
+
+
+def _fmt(values) -> str:
+    return ", ".join(f"{v:.1f}" for v in values)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
