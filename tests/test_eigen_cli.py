@@ -1,0 +1,84 @@
+"""`gahr eigen`: files written, their contents consistent with the library, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from test_jacobian import tiny_unet
+
+from gahr.analysis.eigen_files import default_ranks
+from gahr.analysis.jacobian import jacobian
+from gahr.cli import main
+from gahr.nets import save
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    den = tiny_unet()
+    save(den.net, tmp_path / "run")
+    return tmp_path / "run", den
+
+
+def test_eigen_cli_from_png(run_dir, tmp_path, capsys):
+    run, den = run_dir
+    x = np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8)
+    Image.fromarray(x).save(tmp_path / "x.png")
+    out = tmp_path / "out"
+    assert main(["eigen", str(run), "--input", str(tmp_path / "x.png"), "--sigma255", "30",
+                 "--out", str(out), "--ranks", "1", "5", "64", "--device", "cpu"]) == 0
+    assert "PSNR" in capsys.readouterr().out
+    for name in ["eigen.npz", "triple.png", "spectrum.png", "eigenvectors.png", "summary.json"]:
+        assert (out / name).is_file()
+    z = np.load(out / "eigen.npz", allow_pickle=False)
+    np.testing.assert_allclose(z["x"].reshape(8, 8), x / 255, atol=1e-6)
+    E = z["e_k"].reshape(64, 64).astype(np.float64)
+    np.testing.assert_allclose(z["coefficients_x"] @ E, z["x"].ravel(), atol=1e-5)
+    y = torch.from_numpy(z["y"])
+    J = jacobian(den, y).double()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["effective_dimension"] == pytest.approx(float(J.trace()), rel=1e-4)
+    assert summary["ranks"] == [1, 5, 64]
+    # the noise is the seeded one: sigma * z with the recorded sigma
+    assert np.std(z["y"] - z["x"]) == pytest.approx(30 / 255, rel=0.3)
+
+
+def test_eigen_cli_from_npy_top_k(run_dir, tmp_path):
+    run, _ = run_dir
+    images = np.random.default_rng(1).random((3, 1, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "set.npy", images)
+    out = tmp_path / "out"
+    assert main(["eigen", str(run), "--input", str(tmp_path / "set.npy"), "--index", "2",
+                 "--sigma", "0.1", "--k", "4", "--out", str(out)]) == 0
+    z = np.load(out / "eigen.npz", allow_pickle=False)
+    np.testing.assert_array_equal(z["x"], images[2:3])
+    assert z["lambda_k"].shape == (4,) and z["e_k"].shape == (4, 1, 8, 8)
+    assert json.loads((out / "summary.json").read_text())["effective_dimension"] is None
+
+
+def test_eigen_cli_bad_input(run_dir, tmp_path, capsys):
+    run, _ = run_dir
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "rgb.png")
+    np.save(tmp_path / "set.npy", np.zeros((2, 1, 8, 8), np.float32))
+    base = ["eigen", str(run), "--sigma", "0.1", "--out", str(tmp_path / "o")]
+    assert main(base + ["--input", str(tmp_path / "set.npy"), "--index", "5"]) == 2
+    assert "out of range" in capsys.readouterr().err
+    assert main(base + ["--input", str(tmp_path / "set.npy"), "--ranks", "65"]) == 2
+    assert "ranks" in capsys.readouterr().err
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    assert main(base + ["--input", str(tmp_path / "junk.png")]) == 2
+
+
+def test_default_ranks():
+    assert default_ranks(5) == [1, 2, 3, 4, 5]
+    r = default_ranks(1024)
+    assert r[0] == 1 and r[-1] == 1024 and len(r) == 8 and r == sorted(set(r))
