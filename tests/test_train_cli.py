@@ -1,0 +1,60 @@
+"""`gahr train` on the command line: dry run, a run, its resumption, errors in one line."""
+
+import json
+import math
+from pathlib import Path
+
+import torch
+from test_train import discs, tiny
+
+from gahr.cli import main
+from gahr.config import load_config
+from gahr.train import read_metrics, train
+
+TINY = Path(__file__).resolve().parents[1] / "configs" / "test" / "tiny.toml"
+
+
+def test_dry_run_prints_the_resolved_config(capsys):
+    assert main(["train", str(TINY), "--set", "train.lr=0.01", "--seed", "3", "--dry-run"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["train"]["lr"] == 0.01 and printed["train"]["seed"] == 3
+    assert printed["model"] == {"arch": "bfcnn", "num_kernels": 8, "num_layers": 3}
+
+
+def test_train_then_rerun_reports_finished(tmp_path, capsys):
+    args = ["train", str(TINY), "--set", "train.threads=1", "--out", str(tmp_path), "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("trained: epoch 2") and "PSNR at sigma=25/255" in out
+    assert len(read_metrics(tmp_path)) == 2
+    assert main(args) == 0
+    assert capsys.readouterr().out.startswith("already finished: epoch 2")
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["train", str(TINY), "--dry-run", "--set", "train.sigma_max=0"]) == 2
+    assert main(["train", str(TINY)]) == 2  # no --out
+    assert main(["train", str(TINY), "--out", str(tmp_path), "--set", "data.split=S1",
+                 "--set", "data.n_train=40"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 3 and all(e.startswith("gahr train: error: ") for e in errors)
+    assert "add --out" in errors[1] and "larger than half of the 64 images" in errors[2]
+
+
+def test_bf16_autocast_trains_float32_weights(tmp_path):
+    result = train(tiny("train.amp=bf16", "train.epochs=1"), tmp_path, images=discs(64, 16),
+                   progress=False)
+    assert all(p.dtype == torch.float32 for p in result.net.parameters())
+    assert math.isfinite(result.metrics["loss"]) and result.metrics["test_psnr_50"] > 10
+
+
+def test_config_file_and_in_memory_images_agree(tmp_path):
+    """The [data] section's source and a tensor passed in give the same run."""
+    from gahr.data import open_dataset
+
+    cfg = load_config(TINY, ["train.threads=1", "train.epochs=1"])
+    images = open_dataset("discs", n=64, size=16, seed=0)
+    a = train(cfg, tmp_path / "a", progress=False)
+    b = train(cfg, tmp_path / "b", images=images, progress=False)
+    assert all(torch.equal(x, y) for x, y in zip(a.net.state_dict().values(),
+                                                 b.net.state_dict().values()))
