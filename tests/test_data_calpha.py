@@ -66,8 +66,10 @@ def test_background_power_spectrum_slope_is_minus_two_beta(alpha, beta):
 def test_contour_has_the_stated_mean_and_spread():
     """Each contour sample is size/2 + (size/8) x with Var x = 1 exactly (normalized filter).
 
-    30 000 samples, strongly correlated within a contour (alpha = 1), leave ~250 independent
-    ones: the spread estimate is good to ~5% (2 sigma), the mean to ~0.1 size/8... 0.2 size/8.
+    Samples within a contour are strongly correlated (alpha = 1), so over 250 contours the
+    estimates scatter (measured over 40 seeds) with std 0.03 spread for the mean and 2% for the
+    spread itself: the bounds 0.2 spread and 10% are 5 std, while a filter normalized by the
+    one-sided grid, or an amplitude of size/4, would miss by >= 30%.
     """
     layers = calpha_layers(250, SIZE, alpha=1.0, seed=5)
     spread = CONTOUR_SPREAD * SIZE
