@@ -164,3 +164,13 @@ def test_near_duplicates_scale_to_tens_of_thousands_in_blocks():
     targets = 10000 + rng.choice(10000, 50, replace=False)
     images[targets] = images[sources]
     assert near_duplicates(images, 0.95).tolist() == sorted(targets.tolist())
+
+
+def test_sixteen_bit_gray_images_are_rescaled_to_eight_bits(tmp_path):
+    wide = (np.arange(64, dtype=np.float64).reshape(8, 8) * 1000).astype(np.uint16)
+    path = save_png(tmp_path / "w.png", wide)
+    assert Image.open(path).mode.startswith("I")
+    out = read_image(path)
+    assert out.shape == (1, 8, 8)
+    assert np.array_equal(out[0], np.rint(wide.astype(np.float64) * 255 / 65535))
+    assert read_image(path, gray=False).shape == (3, 8, 8)

@@ -34,7 +34,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
                   ".pgm")
 PRESETS = {"celeba": {"crop": (29, 9, 160, 160), "size": 80, "gray": True}}
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+_GRAY_MODES = ("1", "L", "LA")
+_WIDE_MODES = ("I", "I;16", "I;16B", "I;16L")  # 16-bit gray (PNG): rescaled 0..65535 -> 0..255
 
 
 @dataclass
@@ -79,8 +80,11 @@ def resolve_geometry(preset=None, crop=None, size=None, gray=None) -> dict:
 
 def _pixels(image: Image.Image, gray) -> np.ndarray:
     """Float (C, H, W) values 0..255: one channel for gray sources or gray=True, else RGB."""
+    if image.mode in _WIDE_MODES:
+        wide = np.asarray(image, dtype=np.float32)[None] * np.float32(255 / 65535)
+        return wide if gray is not False else np.repeat(wide, 3, axis=0)
     if image.mode in _GRAY_MODES and gray is not False:
-        return np.asarray(image.convert("F"), dtype=np.float32)[None]
+        return np.asarray(image.convert("L"), dtype=np.float32)[None]
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
     if gray:
         return np.tensordot(rgb, LUMA, axes=([2], [0]))[None]
