@@ -1,0 +1,172 @@
+"""`gahr optimality` as library calls: slope tables on C^alpha images, disc-manifold measurements.
+
+Both write `<name>.json` (everything measured), `<name>.md` (the table) and `<name>.png`.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+from ..io import atomic_path, save_json
+from .disc_manifold import disc_analysis
+from .optimality import (
+    log_sigmas,
+    markdown_table,
+    mse_curve,
+    optimal_mse_slope,
+    psnr_db,
+    psnr_slope,
+    slope_row,
+    wavelet_mse_curve,
+)
+
+#: Test images are generated with seeds far from the training seeds (0, 1, ...): fresh images.
+TEST_SEED = 1_000_003
+
+
+def calpha_optimality(denoisers: dict, alpha: float, out, size: int = 32, n_images: int = 64,
+                      sigmas=None, fit_range=None, seed: int = TEST_SEED, wavelet: str = "db4",
+                      calpha_options: dict | None = None) -> list[dict]:
+    """MSE-vs-sigma slopes of each denoiser and of best-threshold wavelets on fresh C^alpha
+    images, against the optimum 2 alpha/(alpha+1) (PSNR form alpha/(alpha+1)); writes files."""
+    from ..data.synthetic import calpha
+
+    sigmas = log_sigmas(2 / 255, 100 / 255, 10) if sigmas is None else np.asarray(sigmas)
+    images = calpha(n_images, size=size, alpha=alpha, seed=seed, **(calpha_options or {}))
+    rows = [slope_row(name, sigmas, mse_curve(den, images, sigmas, seed=seed), fit_range, alpha)
+            for name, den in denoisers.items()]
+    wav, thresholds = wavelet_mse_curve(images, sigmas, seed=seed, wavelet=wavelet)
+    rows.append({**slope_row(f"wavelets ({wavelet}, best threshold)", sigmas, wav, fit_range,
+                             alpha), "thresholds": [float(t) for t in thresholds]})
+    setup = {"data": "calpha", "alpha": float(alpha), "size": size, "n_images": n_images,
+             "seed": seed, "calpha_options": calpha_options or {}}
+    _write(out, "optimality", setup, rows, markdown_table(rows))
+    _psnr_plot(Path(out) / "optimality.png", rows, alpha)
+    return rows
+
+
+def _psnr_plot(path: Path, rows: list[dict], alpha: float) -> None:
+    from ..report import figures
+
+    x_in = {r["name"]: psnr_db(np.square(r["sigmas"])) for r in rows}
+    ys = {f"{r['name']} (slope {r['psnr_slope']:.2f})": psnr_db(r["mse"]) for r in rows}
+    x = {f"{r['name']} (slope {r['psnr_slope']:.2f})": x_in[r["name"]] for r in rows}
+    first = rows[0]
+    # the optimal slope drawn through the first denoiser's fitted line at the fit range's middle
+    opt = psnr_slope(optimal_mse_slope(alpha))
+    mid = np.sqrt(first["sigma_lo"] * first["sigma_hi"])
+    p_in0 = psnr_db(mid**2)
+    p_out0 = -10 * (first["slope"] * np.log10(mid) + first["intercept"] / np.log(10))
+    label = f"optimal slope {opt:.2f}"
+    x[label] = x_in[first["name"]]
+    dashed = {label: p_out0 + opt * (x[label] - p_in0)}
+    figures.line_plot(path, x, ys, xlabel="input PSNR (dB)", ylabel="output PSNR (dB)",
+                      title=f"C^alpha images, alpha = {alpha:g}: output vs input PSNR",
+                      dashed=dashed)
+
+
+def disc_optimality(denoisers: dict, out, size: int = 32, n_images: int = 4, sigmas=None,
+                    seed: int = TEST_SEED, disc_options: dict | None = None) -> dict:
+    """Effective dimension, MSE / (sigma^2 m) and principal angles to the tangent space, per
+    sigma, for each denoiser on fresh disc images; writes files (see `disc_analysis`)."""
+    from ..data.synthetic import disc_free_params, sample_disc_params
+
+    opts = dict(disc_options or {})
+    flags = {k: opts.pop(k, True) for k in ("translate", "scale", "foreground", "background")}
+    render = {k: opts.pop(k) for k in ("wrap", "antialias") if k in opts}
+    if opts:
+        raise ConfigError(f"unknown disc options {sorted(opts)}; use translate, scale, "
+                          "foreground, background, wrap, antialias")
+    sigmas = [0.02, 0.04, 0.08, 0.16] if sigmas is None else [float(s) for s in sigmas]
+    params = sample_disc_params(n_images, size, seed=seed, wrap=render.get("wrap", False),
+                                **flags)
+    free = disc_free_params(**flags)
+    results = {name: disc_analysis(den, params, size, sigmas, seed=seed, free=free, **render)
+               for name, den in denoisers.items()}
+    table = _disc_table(results)
+    setup = {"data": "discs", "size": size, "n_images": n_images, "seed": seed,
+             "free_params": list(free), "disc_options": disc_options or {}}
+    rows = {name: [{k: v for k, v in r.items() if k != "e_k_first"} for r in rs]
+            for name, rs in results.items()}
+    _write(out, "discs", setup, rows, table)
+    _disc_figures(Path(out), results, sigmas)
+    return rows
+
+
+def _disc_table(results: dict) -> str:
+    lines = ["| denoiser | sigma | manifold dim | effective dim | MSE/(sigma^2 dim) | "
+             "max angle (deg) | top eigenvalues |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, rows in results.items():
+        for r in rows:
+            lam = ", ".join(f"{v:.2f}" for v in r["lambda_top"][:10])
+            lines.append(f"| {name} | {r['sigma']:.3g} | {r['manifold_dim']} | "
+                         f"{r['effective_dimension']:.2f} | {r['mse_ratio']:.2f} | "
+                         f"{max(r['angles_deg']):.1f} | {lam} |")
+    return "\n".join(lines) + "\n"
+
+
+def _disc_figures(out: Path, results: dict, sigmas) -> None:
+    from ..report import figures
+
+    ys = {name: [r["effective_dimension"] for r in rs] for name, rs in results.items()}
+    m = next(iter(results.values()))[0]["manifold_dim"]
+    figures.line_plot(out / "discs_effective_dimension.png", sigmas, ys, xlabel="sigma",
+                      ylabel="effective dimension tr J(y)", logx=True, logy=True,
+                      title="disc images: effective dimension vs noise level",
+                      dashed={f"manifold dimension {m}": [m] * len(sigmas)})
+    for name, rs in results.items():
+        e_k = np.concatenate([r["e_k_first"] for r in rs])
+        k = rs[0]["e_k_first"].shape[0]
+        path = out / f"discs_eigenvectors_{_safe(name)}.png"
+        figures.save_image_grid(torch.from_numpy(e_k), path, nrow=k, normalize="each",
+                                titles=[f"k={i + 1}" for i in range(k)],
+                                row_labels=[f"sigma={s:.3g}" for s in sigmas],
+                                title=f"{name}: top eigenvectors of J(y) on the first disc")
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+def _write(out, stem: str, setup: dict, rows, table: str) -> None:
+    out = Path(out)
+    save_json({"setup": setup, "rows": rows}, out / f"{stem}.json")
+    with atomic_path(out / f"{stem}.md") as tmp:
+        tmp.write_text(table)
+
+
+def _run_size(run_dirs) -> int | None:
+    """The training image size recorded in the first run dir's config.json, if any."""
+    cfg = Path(run_dirs[0]) / "config.json"
+    if not cfg.is_file():
+        return None
+    import json
+    size = json.loads(cfg.read_text()).get("data", {}).get("size")
+    return int(size) if size else None
+
+
+def optimality_run(run_dirs, data: str, out, alpha: float | None = None, size: int | None = None,
+                   n_images: int | None = None, sigmas=None, fit_range=None,
+                   seed: int = TEST_SEED, wavelet: str = "db4", options: dict | None = None,
+                   device="cpu"):
+    """Load the denoisers of `run_dirs` (named by their directory) and run the C^alpha or the
+    disc measurements; `size` defaults to the first run's training size."""
+    from ..sample.files import load_denoiser
+
+    if data not in ("calpha", "discs"):
+        raise ConfigError(f"--data {data!r}; choose calpha or discs")
+    if data == "calpha" and alpha is None:
+        raise ConfigError("--data calpha needs --alpha (the regularity of the test images)")
+    names = [Path(r).name or str(r) for r in run_dirs]
+    if len(set(names)) != len(names):
+        names = [str(r) for r in run_dirs]
+    denoisers = {n: load_denoiser(r, device=device)[0] for n, r in zip(names, run_dirs)}
+    size = size or _run_size(run_dirs) or 32
+    if data == "calpha":
+        return calpha_optimality(denoisers, alpha, out, size=size, n_images=n_images or 64,
+                                 sigmas=sigmas, fit_range=fit_range, seed=seed, wavelet=wavelet,
+                                 calpha_options=options)
+    return disc_optimality(denoisers, out, size=size, n_images=n_images or 4, sigmas=sigmas,
+                           seed=seed, disc_options=options)
