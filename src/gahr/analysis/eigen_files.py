@@ -94,8 +94,8 @@ def _figures(basis: Eigenbasis, x, y, sigma, ranks, out: Path) -> None:
                           coefficients={"|<x, e_k>|": basis.coefficients(x).numpy()})
     figures.save_image_grid(basis.e_k[[r - 1 for r in ranks]], out / "eigenvectors.png",
                             nrow=len(ranks), titles=[f"k={r}" for r in ranks],
-                            normalize="each",
-                            title="eigenvectors e_k of J(y) (each stretched to its range)")
+                            normalize="symmetric",
+                            title="eigenvectors e_k of J(y) (gray = 0)")
 
 
 def _summary(basis: Eigenbasis, x, y, sigma, seed, k, ranks) -> dict:

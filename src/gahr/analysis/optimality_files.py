@@ -120,7 +120,7 @@ def _disc_figures(out: Path, results: dict, sigmas) -> None:
         e_k = np.concatenate([r["e_k_first"] for r in rs])
         k = rs[0]["e_k_first"].shape[0]
         path = out / f"discs_eigenvectors_{_safe(name)}.png"
-        figures.save_image_grid(torch.from_numpy(e_k), path, nrow=k, normalize="each",
+        figures.save_image_grid(torch.from_numpy(e_k), path, nrow=k, normalize="symmetric",
                                 titles=[f"k={i + 1}" for i in range(k)],
                                 row_labels=[f"sigma={s:.3g}" for s in sigmas],
                                 title=f"{name}: top eigenvectors of J(y) on the first disc")
