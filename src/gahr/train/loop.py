@@ -22,7 +22,7 @@ from . import distributed as D
 from .checkpoint import CONFIG_JSON, check_resumable, is_finished, load_checkpoint, save_checkpoint
 from .dataset import TrainingData, load_images, select
 from .interrupt import StopRequest
-from .metrics import MetricsLog, evaluate, read_metrics, sigma_label
+from .metrics import MetricsLog, evaluate, read_metrics, sigma_label, summarize
 from .noise import epoch_order, sample_sigmas
 
 
@@ -98,6 +98,8 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
             while run.epoch < tc.epochs:
                 _train_epoch(run, tc, d, steps, stop, callbacks, progress)
                 row = _end_epoch(run, config, data, d, log, run_dir)
+                if progress and d.is_main:
+                    tqdm.write(summarize(row))
         except KeyboardInterrupt:
             if d.is_main and run.consistent:
                 _checkpoint(run, run_dir)
