@@ -148,11 +148,12 @@ def _per_sample(values: torch.Tensor, ok: torch.Tensor, cast=_plain) -> list:
 def split_metrics(samples, ok, own, other, denoiser, test, section: MemorizationSection
                   ) -> tuple[dict, torch.Tensor]:
     """Every metric of one model; also the nearest own training image of each sample."""
-    good, nearest = samples[ok], torch.zeros_like(samples)
+    device = mem._device_of(denoiser)
+    good, nearest = samples[ok].to(device), torch.zeros_like(samples)
     record: dict = {"converged": int(ok.sum())}
     if len(good):
-        own_nn = mem.nearest_neighbors(good, own, k=1)
-        other_nn = mem.nearest_neighbors(good, other, k=1)
+        own_nn = _on_cpu(mem.nearest_neighbors(good, own, k=1, device=device))
+        other_nn = _on_cpu(mem.nearest_neighbors(good, other, k=1, device=device))
         record["nearest_own"] = {"index": _per_sample(own_nn.indices[:, 0], ok, int),
                                  "similarity": _per_sample(own_nn.values[:, 0], ok)}
         record["nearest_other"] = {"index": _per_sample(other_nn.indices[:, 0], ok, int),
@@ -160,16 +161,18 @@ def split_metrics(samples, ok, own, other, denoiser, test, section: Memorization
         record["fraction_above"] = {f"{t:g}": _plain(mem.fraction_above(own_nn.values, t))
                                     for t in section.thresholds}
         if len(own) >= 2:  # the ratio test needs a second-nearest image
-            l2 = mem.nearest_neighbors(good, own, k=2, metric="l2")
+            l2 = _on_cpu(mem.nearest_neighbors(good, own, k=2, metric="l2", device=device))
             record["ratio_test_fraction"] = mem.ratio_test_fraction(l2.values, section.ratio)
         if 0 < section.patch_size <= min(samples.shape[-2:]):
-            patches = mem.patch_nearest_neighbors(good, own, section.patch_size)
+            patches = _on_cpu(mem.patch_nearest_neighbors(good, own, section.patch_size,
+                                                          device=device))
             record["patch_similarity_median"] = _per_sample(patches.values.nanmedian(dim=1)
                                                             .values, ok)
         rows = own_nn.indices[:, 0]
         nearest[ok] = own[rows.clamp_min(0)] * (rows >= 0).view(-1, 1, 1, 1)
-    evaluation = test[:section.n_eval]
-    gap = mem.train_test_gap(denoiser, own[:section.n_eval], evaluation, section.sigmas,
+    evaluation = test[:section.n_eval].to(device)
+    gap = mem.train_test_gap(denoiser, own[:section.n_eval].to(device), evaluation,
+                             section.sigmas,
                              seed=section.seed, batch_size=section.batch_size)
     record["psnr"] = {part: {sigma_key(s): _plain(v) for s, v in values.items()}
                       for part, values in gap.items()}
@@ -179,11 +182,22 @@ def split_metrics(samples, ok, own, other, denoiser, test, section: Memorization
     return record, nearest
 
 
-def load_run_denoiser(run_dir: Path, training_data):
+def load_run_denoiser(run_dir: Path, training_data, device="cpu"):
     """The trained net of a run dir as a denoiser (the default of `analyze_sweep`)."""
     from ..nets import Denoiser, load
 
-    return Denoiser(load(run_dir))
+    return Denoiser(load(run_dir, device=device))
+
+
+def analysis_device(name: str) -> torch.device:
+    """The device of `train.device` ("auto": CUDA when present)."""
+    from ..train.distributed import _device
+
+    return _device(name, None)
+
+
+def _on_cpu(found: "mem.Neighbors") -> "mem.Neighbors":
+    return mem.Neighbors(found.indices.cpu(), found.values.cpu())
 
 
 def analyze_n(n, jobs: dict, images: torch.Tensor, section: MemorizationSection, out: Path,
@@ -195,6 +209,8 @@ def analyze_n(n, jobs: dict, images: torch.Tensor, section: MemorizationSection,
 
     data = {split: select(images, job.config.data) for split, job in jobs.items()}
     denoisers = {split: load_denoiser(job.run_dir, data[split]) for split, job in jobs.items()}
+    denoisers = {split: den.eval() if isinstance(den, torch.nn.Module) else den
+                 for split, den in denoisers.items()}
     results = sample_pair(denoisers, tuple(images.shape[1:]), section)
     record = {"n": n, "settings": _settings(section), "seeds": results["S1"].seeds,
               "same_seed_similarity": None}
@@ -226,7 +242,7 @@ def _settings(section: MemorizationSection) -> dict:
     return settings
 
 
-def _finished(path: Path, section: MemorizationSection) -> bool:
+def is_finished_n(path: Path, section: MemorizationSection) -> bool:
     """True when N{n}.json exists and was computed with the current settings."""
     if not path.exists():
         return False
@@ -250,15 +266,26 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
     pairs = pair_jobs(config, out)
     check_runs(pairs, config.data)
     adir = analysis_dir(config, out)
-    todo = [n for n in pairs if not _finished(adir / f"N{n}.json", section)]
+    todo = [n for n in pairs if not is_finished_n(adir / f"N{n}.json", section)]
     for n in pairs:
         if n not in todo:
             log(f"N={n}: analysis finished, skipped ({adir / f'N{n}.json'})")
     if todo and images is None:
         images = load_images(config.data)
-    for n in todo:
-        record = analyze_n(n, pairs[n], images, section, adir, load_denoiser)
-        log(f"N={n}: {_one_line(record)}")
+    if load_denoiser is load_run_denoiser:
+        device = analysis_device(config.train.device)
+
+        def load_denoiser(run_dir, training_data):
+            return load_run_denoiser(run_dir, training_data, device)
+    threads = torch.get_num_threads()
+    if config.train.threads > 0:  # as training: oversubscribed cores slow every step
+        torch.set_num_threads(config.train.threads)
+    try:
+        for n in todo:
+            record = analyze_n(n, pairs[n], images, section, adir, load_denoiser)
+            log(f"N={n}: {_one_line(record)}")
+    finally:
+        torch.set_num_threads(threads)
     results_path = adir / "results.json"
     if not todo and results_path.exists() and (adir / "report.html").exists():
         results = json.loads(results_path.read_text())

@@ -247,9 +247,10 @@ def _check_sigmas(sigmas) -> list[float]:
 
 
 def _device_of(denoiser) -> torch.device:
-    params = getattr(denoiser, "parameters", None)
-    first = next(params(), None) if params else None
-    return first.device if first is not None else torch.device("cpu")
+    if isinstance(denoiser, torch.nn.Module):
+        for tensor in [*denoiser.parameters(), *denoiser.buffers()]:
+            return tensor.device
+    return torch.device("cpu")
 
 
 def distance_to_memorization(denoiser, train, sigmas, images, *, seed: int, batch_size: int = 64,
@@ -284,30 +285,17 @@ def distance_to_memorization(denoiser, train, sigmas, images, *, seed: int, batc
     return {sigma: total / size for sigma, total in totals.items()}
 
 
-def denoising_psnr(denoiser, images, sigmas, *, seed: int, batch_size: int = 64
-                   ) -> dict[float, float]:
-    """Mean over images of PSNR = -10 log10 mean((D(x + sigma z) - x)^2), per sigma (peak 1)."""
-    sigmas = _check_sigmas(sigmas)
-    if len(images.shape) != 4 or len(images) == 0:
-        raise ShapeError(f"PSNR needs a non-empty (B, C, H, W) image set, got shape "
-                         f"{tuple(images.shape)}")
-    device = _device_of(denoiser)
-    totals = dict.fromkeys(sigmas, 0.0)
-    with torch.no_grad():
-        for sigma, clean, noisy in _noisy_batches(images, sigmas, seed, batch_size):
-            err = (denoiser(noisy.to(device)).double().cpu() - clean.double()).pow(2)
-            totals[sigma] += float((-10 * torch.log10(err.flatten(1).mean(dim=1))).sum())
-    return {sigma: total / len(images) for sigma, total in totals.items()}
-
-
 def train_test_gap(denoiser, train, test, sigmas, *, seed: int, batch_size: int = 64) -> dict:
     """PSNR on the training set and on held-out images, and their difference, per sigma.
 
     Returns {"train": {sigma: dB}, "test": {sigma: dB}, "gap": {sigma: train - test}}; a gap
     near 0 dB means the denoiser does as well on new images as on its own (generalization).
     """
+    from ..train import evaluate  # mean over images of the per-image PSNR, one noise draw
+
     check_image_sets(test, train, ("held-out images", "training set"))
-    on_train = denoising_psnr(denoiser, train, sigmas, seed=seed, batch_size=batch_size)
-    on_test = denoising_psnr(denoiser, test, sigmas, seed=seed + 1, batch_size=batch_size)
+    sigmas = _check_sigmas(sigmas)
+    on_train = evaluate(denoiser, _as_float(train), sigmas, seed=seed, batch_size=batch_size)
+    on_test = evaluate(denoiser, _as_float(test), sigmas, seed=seed + 1, batch_size=batch_size)
     return {"train": on_train, "test": on_test,
             "gap": {s: on_train[s] - on_test[s] for s in on_train}}
