@@ -17,6 +17,7 @@ update, so a sample depends on its seed only, not on the batch size or its batch
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -114,16 +115,20 @@ def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy, sigma_
         with torch.no_grad():
             x_hat = denoiser(batch.y)
         _check_output(x_hat, batch.y)
-        d = task.direction(batch.y, x_hat, batch.index)
-        sigma = d.flatten(1).double().norm(dim=1) / D**0.5
+        d = task.direction(batch.y, x_hat, batch.index_t)
+        sigma_t = d.flatten(1).double().norm(dim=1) / D**0.5
+        # Per-sample bookkeeping in numpy: tiny arrays, so no per-op tensor overhead.
+        sigma = sigma_t.cpu().numpy()
         state.record(batch, sigma)
         if callback is not None:
-            callback(dict(iteration=iteration, index=batch.index, t=batch.t, y=batch.y,
-                          x_hat=x_hat, d=d, sigma=sigma))
-        finite = torch.isfinite(sigma) & (sigma <= sigma_max)
+            callback(dict(iteration=iteration, index=batch.index_t, t=torch.from_numpy(batch.t),
+                          y=batch.y, x_hat=x_hat, d=d, sigma=sigma_t))
+        finite = np.isfinite(sigma) & (sigma <= sigma_max)
         done = finite & policy.done(batch.t, sigma)
         late = finite & ~done & (batch.t >= limit)
-        state.finish(batch.index[done], task.final(batch.y, x_hat, d, batch.index)[done])
+        if done.any():
+            sel = torch.from_numpy(done).to(device)
+            state.finish(batch.index[done], task.final(batch.y, x_hat, d, batch.index_t)[sel])
         state.fail(batch.index[~finite], f"diverged: sigma_t non-finite or above {sigma_max:g}")
         state.fail(batch.index[late], f"did not reach the stopping level in {limit} calls")
         bar.update(int((~finite | done | late).sum()))
@@ -136,16 +141,17 @@ def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy, sigma_
 
 
 class _Batch:
-    """The images in flight: y, their sample indices, step indices t and generators."""
+    """The images in flight: y, their sample indices (numpy and on the device), step indices
+    t (numpy) and generators."""
 
     def __init__(self, y, index, t, gens):
         self.y, self.index, self.t, self.gens = y, index, t, gens
+        self.index_t = torch.from_numpy(index).to(y.device)
 
     @classmethod
     def empty(cls, shape, device):
-        return cls(torch.empty(0, *shape, device=device),
-                   torch.empty(0, dtype=torch.long, device=device),
-                   torch.empty(0, dtype=torch.long, device=device), [])
+        return cls(torch.empty(0, *shape, device=device), np.zeros(0, dtype=np.int64),
+                   np.zeros(0, dtype=np.int64), [])
 
     def __len__(self):
         return len(self.gens)
@@ -153,20 +159,23 @@ class _Batch:
     def extend(self, task, seeds, indices, sigma_0, shape, device):
         gens = [torch.Generator(device=device).manual_seed(int(seeds[i])) for i in indices]
         noise = torch.stack([torch.randn(shape, generator=g, device=device) for g in gens])
-        index = torch.as_tensor(list(indices), dtype=torch.long, device=device)
-        y0 = task.start(sigma_0 * noise, index).to(torch.float32)
-        return _Batch(torch.cat([self.y, y0]), torch.cat([self.index, index]),
-                      torch.cat([self.t, torch.ones_like(index)]), self.gens + gens)
+        index = np.asarray(list(indices), dtype=np.int64)
+        y0 = task.start(sigma_0 * noise, torch.from_numpy(index).to(device)).to(torch.float32)
+        return _Batch(torch.cat([self.y, y0]), np.concatenate([self.index, index]),
+                      np.concatenate([self.t, np.ones_like(index)]), self.gens + gens)
 
     def advance(self, keep, d, h, gamma):
         """y <- y + h d + gamma z for the images kept; each z from its own generator."""
+        y = self.y
+        if not keep.all():
+            sel = torch.from_numpy(keep).to(y.device)
+            y, d = y[sel], d[sel]
         gens = [g for g, k in zip(self.gens, keep.tolist()) if k]
-        y = self.y[keep]
-        if not gens:
-            return _Batch(y, self.index[keep], self.t[keep], gens)
-        z = torch.stack([torch.randn(y.shape[1:], generator=g, device=y.device) for g in gens])
-        view = (-1, 1, 1, 1)
-        y = y + h.to(y.dtype).view(view) * d[keep] + gamma.to(y.dtype).view(view) * z
+        if gens:
+            z = torch.stack([torch.randn(y.shape[1:], generator=g, device=y.device)
+                             for g in gens])
+            coef = torch.from_numpy(np.stack([h, gamma])).to(y.device, y.dtype)
+            y = y + coef[0].view(-1, 1, 1, 1) * d + coef[1].view(-1, 1, 1, 1) * z
         return _Batch(y, self.index[keep], self.t[keep] + 1, gens)
 
 
@@ -175,18 +184,18 @@ class _State:
 
     def __init__(self, n, shape, device):
         self.samples = torch.full((n, *shape), float("nan"), device=device)
-        self.steps = torch.zeros(n, dtype=torch.long)
+        self.steps = np.zeros(n, dtype=np.int64)
         self.traj = [[] for _ in range(n)]
         self.reasons: dict[int, str] = {}
 
     def record(self, batch, sigma):
-        for i, t, s in zip(batch.index.tolist(), batch.t.tolist(), sigma.tolist()):
+        self.steps[batch.index] = batch.t
+        for i, s in zip(batch.index.tolist(), sigma.tolist()):
             self.traj[i].append(s)
-            self.steps[i] = t
 
     def finish(self, index, images):
-        if len(index):
-            self.samples[index] = images.to(self.samples.dtype)
+        self.samples[torch.from_numpy(index).to(self.samples.device)] = images.to(
+            self.samples.dtype)
 
     def fail(self, index, reason):
         for i in index.tolist():
@@ -195,7 +204,7 @@ class _State:
     def result(self, seeds) -> SampleResult:
         sigmas = [torch.tensor(s, dtype=torch.float64) for s in self.traj]
         failed = sorted(self.reasons)
-        return SampleResult(self.samples, self.steps, sigmas, failed,
+        return SampleResult(self.samples, torch.from_numpy(self.steps), sigmas, failed,
                             {i: self.reasons[i] for i in failed}, [int(s) for s in seeds])
 
 

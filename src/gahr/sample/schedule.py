@@ -12,7 +12,7 @@ gamma_t^2 = ((1 - beta h_t)^2 - (1 - h_t)^2) sigma_t^2.
 
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
 from ..errors import ConfigError
 
@@ -24,12 +24,12 @@ PRESETS = {
 }
 
 
-def step_size(t: torch.Tensor, h_0: float, rule: str) -> torch.Tensor:
+def step_size(t: np.ndarray, h_0: float, rule: str) -> np.ndarray:
     """h_t: `growing` h_0 t / (1 + h_0 (t - 1)) (2021 paper) or `constant` h_0 (2024 paper)."""
-    t = t.to(torch.float64)
+    t = np.asarray(t, dtype=np.float64)
     if rule == "growing":
         return h_0 * t / (1 + h_0 * (t - 1))
-    return torch.full_like(t, h_0)
+    return np.full_like(t, h_0)
 
 
 def ideal_steps(sigma_0: float, sigma_L: float, h_0: float, beta: float, rule: str) -> int:
@@ -76,12 +76,12 @@ class Algorithm1:
             return self.max_steps
         return 10 * ideal_steps(sigma_0, self.sigma_L, self.h_0, self.beta, self.rule) + 100
 
-    def done(self, t: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    def done(self, t: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         return sigma < self.sigma_L
 
-    def step(self, t: torch.Tensor, sigma: torch.Tensor):
+    def step(self, t: np.ndarray, sigma: np.ndarray):
         h = step_size(t, self.h_0, self.rule)
-        gamma = ((1 - self.beta * h) ** 2 - (1 - h) ** 2).clamp_min(0).sqrt() * sigma
+        gamma = np.sqrt(np.maximum((1 - self.beta * h) ** 2 - (1 - h) ** 2, 0)) * sigma
         return h, gamma
 
 
@@ -111,17 +111,18 @@ class FixedBudget:
     def limit(self, sigma_0: float) -> int:
         return self.num_steps + 1
 
-    def target(self, t: torch.Tensor) -> torch.Tensor:
+    def target(self, t: np.ndarray) -> np.ndarray:
         """s_t, the effective noise wanted after update t (t = 1..K)."""
-        frac = t.to(torch.float64) / self.num_steps
+        frac = np.asarray(t, dtype=np.float64) / self.num_steps
         return self.sigma_0 * (self.sigma_L / self.sigma_0) ** frac
 
-    def done(self, t: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    def done(self, t: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         return t > self.num_steps
 
-    def step(self, t: torch.Tensor, sigma: torch.Tensor):
+    def step(self, t: np.ndarray, sigma: np.ndarray):
         ratio = (self.sigma_L / self.sigma_0) ** (1 / self.num_steps)
-        r = (self.target(t) / sigma.double()).clamp(max=ratio)
-        h = ((1 - r) / self.beta).clamp(max=1.0)
-        gamma = (r**2 - (1 - h) ** 2).clamp_min(0).sqrt() * sigma
+        with np.errstate(divide="ignore"):  # sigma = 0: nothing left to remove, r = ratio
+            r = np.minimum(self.target(t) / sigma, ratio)
+        h = np.minimum((1 - r) / self.beta, 1.0)
+        gamma = np.sqrt(np.maximum(r**2 - (1 - h) ** 2, 0)) * sigma
         return h, gamma
