@@ -223,3 +223,15 @@ def test_training_set_with_nan_is_rejected():
     train[6, 0, 1, 1] = np.nan
     with pytest.raises(DataError, match="training images 4..7"):
         nearest_neighbors(torch.rand(2, 1, 3, 3), train, chunk_size=4)
+
+
+def test_l2_distance_of_a_near_copy_is_accurate():
+    # ||q||^2 - ||q - t||^2 in float32 loses a distance of 1e-4 among norms of ~10; the
+    # returned distance must come from the difference itself.
+    train = torch.rand(50, 1, 16, 16, generator=torch.Generator().manual_seed(2))
+    bump = torch.zeros(1, 16, 16)
+    bump[0, 3, 4] = 1e-4
+    found = nearest_neighbors(train[7:8] + bump, train, k=2, metric="l2")
+    assert found.indices[0, 0] == 7
+    assert found.values[0, 0] == pytest.approx(1e-4, rel=1e-2)
+    assert ratio_test_fraction(found.values) == 1.0

@@ -116,8 +116,10 @@ def nearest_neighbors(samples, train, k: int = 2, *, metric: str = "cosine",
 
     `metric="cosine"`: largest mean-removed cosine similarity; `metric="l2"`: smallest pixel
     distance ||x - t||. `train` may be a tensor or a NumPy array (a memmap is read chunk by
-    chunk). Candidates are ranked in float32 blocks of (samples x chunk) scores, then the k
-    values returned are recomputed in float64 from the images themselves.
+    chunk). Scores are computed in float32 blocks of (samples x chunk) and merged into a running
+    top-k. Cosine values are those scores (dot products of unit vectors); L2 distances are
+    recomputed from the differences of the chosen pairs, because the block score ||q||^2 -
+    ||q - t||^2 cancels catastrophically for the near-copies that the ratio test is about.
     """
     if metric not in METRICS:
         raise ConfigError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
@@ -128,7 +130,7 @@ def nearest_neighbors(samples, train, k: int = 2, *, metric: str = "cosine",
     queries = _as_float(samples, device).flatten(1)
     _check_finite(queries, "samples", "drop diverged samples (the sampler's failed indices) first")
     cosine = metric == "cosine"
-    probe = _directions(queries)[0] if cosine else queries
+    probe, flat = _directions(queries) if cosine else (queries, None)
     chunk = _chunk_size(len(queries), 1, chunk_size)
     best_v = queries.new_empty((len(queries), 0))
     best_i = torch.empty((len(queries), 0), dtype=torch.long, device=queries.device)
@@ -142,27 +144,21 @@ def nearest_neighbors(samples, train, k: int = 2, *, metric: str = "cosine",
             scores = 2 * probe @ block.T - (block * block).sum(dim=1)
         v, i = scores.topk(min(k, scores.shape[1]), dim=1)
         best_v, best_i = _merge_topk(best_v, best_i, v, i + start, k, largest=True)
-    return _exact_values(queries, train, best_i, cosine)
+    if cosine:
+        best_v[flat], best_i[flat] = torch.nan, -1
+        return Neighbors(best_i, best_v)
+    return _exact_distances(queries, train, best_i)
 
 
-def _exact_values(queries: torch.Tensor, train, indices: torch.Tensor, cosine: bool) -> Neighbors:
-    """Recompute the selected neighbours' values in float64 and sort them best first."""
+def _exact_distances(queries: torch.Tensor, train, indices: torch.Tensor) -> Neighbors:
+    """||q - t|| of the selected pairs from their differences, sorted nearest first."""
     m, k = indices.shape
     flat_index = indices.flatten().cpu()
     rows = train[flat_index] if torch.is_tensor(train) else train[flat_index.numpy()]
-    picked = _as_float(rows, queries.device).double().view(m, k, -1)
-    wide = queries.double()
-    if cosine:  # constant training images have a zero direction, hence similarity 0
-        values = torch.einsum("md,mkd->mk", _directions(wide)[0], _directions(picked)[0])
-    else:
-        values = (wide[:, None, :] - picked).norm(dim=2)
-    values = values.float()
-    order = values.argsort(dim=1, descending=cosine, stable=True)
-    values, indices = values.gather(1, order), indices.gather(1, order)
-    if cosine:
-        flat = _directions(queries)[1]
-        values[flat], indices[flat] = torch.nan, -1
-    return Neighbors(indices, values)
+    picked = _as_float(rows, queries.device).view(m, k, -1)
+    values = (queries[:, None, :] - picked).norm(dim=2)
+    order = values.argsort(dim=1, stable=True)
+    return Neighbors(indices.gather(1, order), values.gather(1, order))
 
 
 def patch_nearest_neighbors(samples, train, patch_size: int, *, stride: int | None = None,
