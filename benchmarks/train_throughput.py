@@ -82,6 +82,8 @@ def main(argv=None) -> int:
     p.add_argument("--blocks", type=int, default=2)
     p.add_argument("--threads", type=int, default=0, help="0: torch's default")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"],
+                   help="the trainer's train.channels_last (off: isolates the loop's own gain)")
     p.add_argument("--repeats", type=int, default=2, help="alternating runs of each; best kept")
     args = p.parse_args(argv)
     if args.threads:
@@ -91,7 +93,8 @@ def main(argv=None) -> int:
         "model.arch=unet", f"model.num_kernels={args.kernels}", f"model.num_blocks={args.blocks}",
         "train.epochs=1", f"train.samples_per_epoch={args.steps * args.batch}",
         f"train.batch_size={args.batch}", "train.eval_sigmas=[0.1]", "train.eval_images=8",
-        "data.n_test=64", f"train.device={args.device}", f"train.threads={args.threads}"])
+        "data.n_test=64", f"train.device={args.device}", f"train.threads={args.threads}",
+        f"train.channels_last={args.channels_last}"])
     train_images = select(images, config.data).train
     ref, ours = [], []
     for _ in range(args.repeats):  # alternate, so a load change on the machine hits both
@@ -100,7 +103,7 @@ def main(argv=None) -> int:
         ours.append(trainer(config, images))
     print(f"device {args.device}, {torch.get_num_threads()} threads, UNet {args.kernels} "
           f"kernels x {args.blocks} blocks, {args.size}x{args.size}, batch {args.batch}, "
-          f"{args.steps} steps")
+          f"{args.steps} steps, trainer channels_last={args.channels_last}")
     print(f"reference loop : {max(ref):8.1f} images/s  (runs: {_fmt(ref)})")
     print(f"gahr.train     : {max(ours):8.1f} images/s  (runs: {_fmt(ours)})")
     print(f"ratio          : {max(ours) / max(ref):.2f}x")
