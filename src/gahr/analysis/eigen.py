@@ -53,7 +53,7 @@ def _rademacher(n: int, D: int, seed: int, device) -> torch.Tensor:
 
 def eigen(denoiser: Denoiser, y: torch.Tensor, k: int | None = None,
           chunk_size: int = DEFAULT_CHUNK, seed: int = 0, tol: float = 1e-6,
-          probes: int = 32) -> Eigenbasis:
+          probes: int = 32, progress: bool = False) -> Eigenbasis:
     """Eigen-decomposition of the symmetric part of J(y), eigenvalues descending.
 
     `k=None`: the full Jacobian and a dense symmetric eigen-decomposition. With `k`: only the top
@@ -63,7 +63,7 @@ def eigen(denoiser: Denoiser, y: torch.Tensor, k: int | None = None,
     """
     y = as_image(y)
     if k is None:
-        J = jacobian(denoiser, y, chunk_size=chunk_size).double()
+        J = jacobian(denoiser, y, chunk_size=chunk_size, progress=progress).double()
         lam, vecs = torch.linalg.eigh((J + J.T) / 2)
         asym = float(torch.linalg.norm(J - J.T) / torch.linalg.norm(J))
         x_hat = denoiser(y).detach()

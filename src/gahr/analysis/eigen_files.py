@@ -52,14 +52,15 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def eigen_to_files(denoiser: Denoiser, x: torch.Tensor, sigma: float, out, seed: int = 0,
-                   k: int | None = None, ranks=None, chunk_size: int = DEFAULT_CHUNK) -> dict:
+                   k: int | None = None, ranks=None, chunk_size: int = DEFAULT_CHUNK,
+                   progress: bool = False) -> dict:
     """Noise x (y = x + sigma z, z from `seed`), decompose J(y), write the files; the summary."""
     x = as_image(x)
     if sigma <= 0:
         raise DataError(f"sigma={sigma} must be > 0 (on the [0, 1] scale, e.g. 30/255)")
     z = torch.randn(x.shape, generator=torch.Generator().manual_seed(int(seed))).to(x)
     y = x + float(sigma) * z
-    basis = eigen(denoiser, y, k=k, chunk_size=chunk_size, seed=seed)
+    basis = eigen(denoiser, y, k=k, chunk_size=chunk_size, seed=seed, progress=progress)
     K = len(basis.lambda_k)
     ranks = default_ranks(K) if ranks is None else [int(r) for r in ranks]
     if not ranks or min(ranks) < 1 or max(ranks) > K:
@@ -112,11 +113,11 @@ def _summary(basis: Eigenbasis, x, y, sigma, seed, k, ranks) -> dict:
 
 def eigen_run(run_dir, input, sigma: float, out, index: int = 0, seed: int = 0,
               k: int | None = None, ranks=None, device="cpu",
-              chunk_size: int = DEFAULT_CHUNK) -> dict:
+              chunk_size: int = DEFAULT_CHUNK, progress: bool = True) -> dict:
     """Load the denoiser of `run_dir`, read the clean image `input`, and run `eigen_to_files`."""
     from ..sample.files import load_denoiser
 
     denoiser, channels, _ = load_denoiser(run_dir, device=device)
     x = read_input(input, index=index, channels=channels).to(device)
     return eigen_to_files(denoiser, x, sigma, out, seed=seed, k=k, ranks=ranks,
-                          chunk_size=chunk_size)
+                          chunk_size=chunk_size, progress=progress)

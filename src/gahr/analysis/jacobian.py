@@ -117,12 +117,13 @@ def _rows_index(rows, D: int) -> torch.Tensor:
 
 
 def jacobian(denoiser: Denoiser, y: torch.Tensor, chunk_size: int = DEFAULT_CHUNK,
-             rows=None, method: str = "vjp") -> torch.Tensor:
+             rows=None, method: str = "vjp", progress: bool = False) -> torch.Tensor:
     """The exact Jacobian J[i, j] = d x_hat_i / d y_j at one image, float32 (D, D).
 
     `rows` (a slice or indices) returns only those rows, (len(rows), D). `method`: "vjp"
     (rows J^T e_i, batched in chunks of `chunk_size`; the default), "jvp" (columns J e_j, batched
     forward mode; all rows only), or "rows" (one backward pass per row: the slow reference).
+    `progress` shows a progress bar over the chunks.
     The denoiser must treat batch items independently (true of nets in eval mode and oracles).
     """
     if method not in METHODS:
@@ -142,7 +143,11 @@ def jacobian(denoiser: Denoiser, y: torch.Tensor, chunk_size: int = DEFAULT_CHUN
                 for s in range(0, D, chunk)]
         return torch.cat(cols).T.contiguous()
     out = torch.empty(len(idx), D, device=y.device)
-    for s in range(0, len(idx), chunk):
+    starts = range(0, len(idx), chunk)
+    if progress:
+        from tqdm import tqdm
+        starts = tqdm(starts, desc=f"Jacobian rows ({len(idx)})", unit="chunk")
+    for s in starts:
         out[s:s + chunk] = JT_v(_basis(idx[s:s + chunk], D, y.device))
     return out
 

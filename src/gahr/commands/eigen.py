@@ -18,6 +18,7 @@ def register(sub) -> None:
     p.add_argument("--ranks", type=int, nargs="+", help="1-based ranks of the eigenvectors shown")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (and Lanczos start)")
     p.add_argument("--chunk-size", type=int, default=128, help="basis vectors per batched product")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_sigma_args(p, required=True)
     add_device_arg(p)
     p.set_defaults(func=run)
@@ -28,7 +29,7 @@ def run(args) -> int:
 
     s = eigen_run(args.run_dir, args.input, get_sigma(args), args.out, index=args.index,
                   seed=args.seed, k=args.k, ranks=args.ranks, device=resolve_device(args.device),
-                  chunk_size=args.chunk_size)
+                  chunk_size=args.chunk_size, progress=not args.quiet)
     dim = s["effective_dimension"]
     dim = f", effective dimension {dim:.1f} of {s['dimension']}" if dim is not None else ""
     print(f"sigma {s['sigma255']:.3g}/255: PSNR {s['psnr_noisy']:.2f} -> {s['psnr_denoised']:.2f} "
