@@ -34,8 +34,8 @@ def register(sub) -> None:
     p.add_argument("run_dir", help="run dir or model.safetensors")
     p.add_argument("--n", type=int, default=64, help="number of samples")
     p.add_argument("--out", default="samples.npz", help="output .npz (PNG grid beside it)")
-    p.add_argument("--size", type=int, nargs="+", metavar="H [W]",
-                   help="image size (default: the training size recorded in the model)")
+    p.add_argument("--size", type=int, nargs="+", metavar="PIXELS",
+                   help="image size, H or H W (default: the training size in the model)")
     p.add_argument("--batch-size", type=int, help="images advanced together (default 64)")
     p.add_argument("--budget", type=int, metavar="K",
                    help="fixed-budget variant: exactly K steps (K+1 calls) per sample")

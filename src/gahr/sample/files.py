@@ -120,6 +120,8 @@ def _image_size(size, meta) -> tuple[int, int]:
     if isinstance(size, int):
         return size, size
     size = tuple(int(s) for s in size)
+    if not 1 <= len(size) <= 2 or min(size) < 1:
+        raise ConfigError(f"size {size}: give one side H or two sides H W, positive")
     return (size[0], size[0]) if len(size) == 1 else (size[0], size[1])
 
 
