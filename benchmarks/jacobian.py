@@ -20,7 +20,7 @@ import time
 import torch
 
 from gahr.analysis.eigen import effective_dimension, eigen
-from gahr.analysis.jacobian import jacobian, jacobian_rowwise
+from gahr.analysis.jacobian import auto_chunk, jacobian, jacobian_rowwise
 from gahr.nets import Denoiser, UNet, load
 from gahr.oracles import GaussianOracle, power_law
 
@@ -42,8 +42,10 @@ def bench_full(den, y, rows, chunk, label):
     err = float((J - R).abs().max())
     scale = D / n
     note = "" if n == D else f" (timed on {n} of {D} rows, extrapolated x{scale:.1f})"
-    print(f"[{label}] full Jacobian D={D}: row-by-row {t_ref * scale:.1f} s, jacobian() "
-          f"{t_fast * scale:.1f} s, ratio {t_ref / t_fast:.2f}x, max |diff| {err:.1e}{note}")
+    chunk = chunk or auto_chunk(D)
+    print(f"[{label}] full Jacobian D={D} (chunks of {chunk}): row-by-row "
+          f"{t_ref * scale:.1f} s, jacobian() {t_fast * scale:.1f} s, ratio "
+          f"{t_ref / t_fast:.2f}x, max |diff| {err:.1e}{note}")
     return t_ref * scale, t_fast * scale
 
 
@@ -72,7 +74,7 @@ def bench_trace(den, y, probes, label):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--chunk", type=int, default=128)
+    p.add_argument("--chunk", type=int, default=None, help="default: auto_chunk(D)")
     p.add_argument("--rows80", type=int, default=128, help="rows timed at 80x80 (extrapolated)")
     p.add_argument("--full80", action="store_true", help="time all 6400 rows at 80x80")
     p.add_argument("--k", type=int, default=64)

@@ -55,7 +55,7 @@ def principal_angles(U: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
 
 def disc_point(denoiser: Denoiser, params: torch.Tensor, size: int, sigma: float,
                z: torch.Tensor, free=None, wrap: bool = False, antialias: int = 0,
-               chunk_size: int = DEFAULT_CHUNK, top: int = 10) -> dict:
+               chunk_size: int | None = DEFAULT_CHUNK, top: int = 10) -> dict:
     """The measurements at one disc image and one noise level (noise sigma * z)."""
     x = render_discs(torch.as_tensor(params, dtype=torch.float32).reshape(1, 5), size,
                      wrap=wrap, antialias=antialias).clamp(0, 1)
@@ -75,7 +75,7 @@ def disc_point(denoiser: Denoiser, params: torch.Tensor, size: int, sigma: float
 
 def disc_analysis(denoiser: Denoiser, params: torch.Tensor, size: int, sigmas, seed: int = 0,
                   free=None, wrap: bool = False, antialias: int = 0,
-                  chunk_size: int = DEFAULT_CHUNK) -> list[dict]:
+                  chunk_size: int | None = DEFAULT_CHUNK) -> list[dict]:
     """Per sigma, the means over the discs in `params` (n, 5) of `disc_point`'s measurements.
 
     Each disc gets one noise draw (from `seed`), shared across sigmas. Returns one dict per sigma

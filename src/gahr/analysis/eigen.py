@@ -13,7 +13,15 @@ import torch
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from ..errors import ConfigError
-from .jacobian import DEFAULT_CHUNK, Denoiser, _basis, as_image, jacobian, linear_maps
+from .jacobian import (
+    DEFAULT_CHUNK,
+    Denoiser,
+    _basis,
+    _check_chunk,
+    as_image,
+    jacobian,
+    linear_maps,
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ def _rademacher(n: int, D: int, seed: int, device) -> torch.Tensor:
 
 
 def eigen(denoiser: Denoiser, y: torch.Tensor, k: int | None = None,
-          chunk_size: int = DEFAULT_CHUNK, seed: int = 0, tol: float = 1e-6,
+          chunk_size: int | None = DEFAULT_CHUNK, seed: int = 0, tol: float = 1e-6,
           probes: int = 32, progress: bool = False) -> Eigenbasis:
     """Eigen-decomposition of the symmetric part of J(y), eigenvalues descending.
 
@@ -100,6 +108,7 @@ def _eigen_top_k(denoiser, y, k, chunk_size, seed, tol, probes) -> Eigenbasis:
 
 def _asymmetry_estimate(Z, chunk_size, J_v, JT_v) -> float:
     num = den = 0.0
+    chunk_size = _check_chunk(chunk_size, Z.shape[1])
     for s in range(0, Z.shape[0], chunk_size):
         Jz, JTz = J_v(Z[s:s + chunk_size]), JT_v(Z[s:s + chunk_size])
         num += float(((Jz - JTz) ** 2).sum())
@@ -108,7 +117,8 @@ def _asymmetry_estimate(Z, chunk_size, J_v, JT_v) -> float:
 
 
 def effective_dimension(denoiser: Denoiser, y: torch.Tensor, probes: int | None = None,
-                        seed: int = 0, chunk_size: int = DEFAULT_CHUNK) -> EffectiveDimension:
+                        seed: int = 0,
+                        chunk_size: int | None = DEFAULT_CHUNK) -> EffectiveDimension:
     """The effective dimension d(y) = tr J(y) (paper Sec. 3).
 
     `probes=None`: exact, the sum of the diagonal of J (all D rows, in chunks). Otherwise
@@ -118,7 +128,7 @@ def effective_dimension(denoiser: Denoiser, y: torch.Tensor, probes: int | None 
     y = as_image(y)
     D = y.numel()
     _, _, JT_v = linear_maps(denoiser, y)
-    chunk = max(int(chunk_size), 1)
+    chunk = _check_chunk(chunk_size, D)
     if probes is None:
         total = 0.0
         for s in range(0, D, chunk):
@@ -137,7 +147,7 @@ def effective_dimension(denoiser: Denoiser, y: torch.Tensor, probes: int | None 
 
 def effective_dimension_curve(denoiser: Denoiser, x: torch.Tensor, sigmas, seed: int = 0,
                               probes: int | None = None,
-                              chunk_size: int = DEFAULT_CHUNK) -> list[dict]:
+                              chunk_size: int | None = DEFAULT_CHUNK) -> list[dict]:
     """tr J(x + sigma z) for each sigma, one noise draw z (from `seed`) shared by all sigmas.
 
     Returns [{"sigma", "effective_dimension", "stderr", "probes"}, ...] in the order of `sigmas`.

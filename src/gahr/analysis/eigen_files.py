@@ -52,7 +52,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def eigen_to_files(denoiser: Denoiser, x: torch.Tensor, sigma: float, out, seed: int = 0,
-                   k: int | None = None, ranks=None, chunk_size: int = DEFAULT_CHUNK,
+                   k: int | None = None, ranks=None, chunk_size: int | None = DEFAULT_CHUNK,
                    progress: bool = False) -> dict:
     """Noise x (y = x + sigma z, z from `seed`), decompose J(y), write the files; the summary."""
     x = as_image(x)
@@ -113,7 +113,7 @@ def _summary(basis: Eigenbasis, x, y, sigma, seed, k, ranks) -> dict:
 
 def eigen_run(run_dir, input, sigma: float, out, index: int = 0, seed: int = 0,
               k: int | None = None, ranks=None, device="cpu",
-              chunk_size: int = DEFAULT_CHUNK, progress: bool = True) -> dict:
+              chunk_size: int | None = DEFAULT_CHUNK, progress: bool = True) -> dict:
     """Load the denoiser of `run_dir`, read the clean image `input`, and run `eigen_to_files`."""
     from ..sample.files import load_denoiser
 

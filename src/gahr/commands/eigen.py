@@ -17,7 +17,8 @@ def register(sub) -> None:
                    help="only the top k eigenpairs, by Lanczos (default: all, dense)")
     p.add_argument("--ranks", type=int, nargs="+", help="1-based ranks of the eigenvectors shown")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (and Lanczos start)")
-    p.add_argument("--chunk-size", type=int, default=128, help="basis vectors per batched product")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="basis vectors per batched product (default: 2^17/D in [8, 128])")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_sigma_args(p, required=True)
     add_device_arg(p)
