@@ -94,8 +94,9 @@ def test_one_image_oracles_give_closed_form_results(planted):
         assert record[split]["converged"] == 3
         assert record[split]["nearest_own"]["index"] == [0, 0, 0]
         assert record[split]["nearest_own"]["similarity"] == pytest.approx([1.0] * 3, abs=1e-5)
-        for value in record[split]["distance_to_memorization"].values():
-            assert value == pytest.approx(0.0, abs=1e-10)
+        for key in ("distance_to_memorization", "distance_to_memorization_train"):
+            for value in record[split][key].values():
+                assert value == pytest.approx(0.0, abs=1e-10)
         assert record[split]["fraction_above"]["0.95"] == 1.0
     expected = float(mem.cosine_similarity(train["S1"], train["S2"])[0])
     assert record["same_seed_similarity"] == pytest.approx([expected] * 3, abs=1e-5)

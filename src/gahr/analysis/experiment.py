@@ -179,6 +179,12 @@ def split_metrics(samples, ok, own, other, denoiser, test, section: Memorization
     distance = mem.distance_to_memorization(denoiser, own, section.sigmas, evaluation,
                                             seed=section.seed, batch_size=section.batch_size)
     record["distance_to_memorization"] = {sigma_key(s): _plain(v) for s, v in distance.items()}
+    # In distribution: noisy versions of the model's own training images.
+    on_train = mem.distance_to_memorization(denoiser, own, section.sigmas,
+                                            own[:section.n_eval].to(device), seed=section.seed,
+                                            batch_size=section.batch_size)
+    record["distance_to_memorization_train"] = {sigma_key(s): _plain(v)
+                                                for s, v in on_train.items()}
     return record, nearest
 
 

@@ -35,6 +35,8 @@ def summary_row(record: dict, section: MemorizationSection) -> dict:
             row[f"{part}_psnr_{key}"] = _mean([record[s]["psnr"][part][key] for s in SPLITS])
         row[f"distance_{key}"] = _mean([record[s]["distance_to_memorization"][key]
                                         for s in SPLITS])
+        row[f"distance_train_{key}"] = _mean([record[s].get("distance_to_memorization_train",
+                                                            {}).get(key) for s in SPLITS])
     return row
 
 
@@ -129,7 +131,10 @@ def _curves(fig_dir: Path, table: list[dict], section: MemorizationSection) -> l
     psnr = {f"{part} sigma={k}/255": [r[f"{part}_psnr_{k}"] for r in rows]
             for k in keys for part in ("train", "test")}
     # log axis: a distance of exactly 0 (perfect memorization) cannot be drawn, so it is left out
-    dist = {f"sigma={k}/255": [r[f"distance_{k}"] or None for r in rows] for k in keys}
+    dist = {f"held-out, sigma={k}/255": [r[f"distance_{k}"] or None for r in rows]
+            for k in keys}
+    dist.update({f"training images, sigma={k}/255": [r[f"distance_train_{k}"] or None
+                                                     for r in rows] for k in keys})
     sims = {f"nearest training image ({s})": [r[f"median_nearest_{s}"] for r in rows]
             for s in SPLITS}
     sims["same seed S1/S2"] = [r["median_same_seed"] for r in rows]
