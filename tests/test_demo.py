@@ -45,7 +45,7 @@ def test_eigen_stage_numbers_are_consistent(demo_dir):
     its symmetric part; the eigenvectors are orthonormal."""
     out, _ = demo_dir
     eigen = json.loads((out / "eigen" / "eigen.json").read_text())
-    data = np.load(out / "eigen" / "eigenbasis.npz")
+    data = np.load(out / "eigen" / "eigen.npz")
     assert eigen["effective_dimension"] == pytest.approx(data["lambda_k"].sum(), rel=1e-9)
     e = data["e_k"].reshape(len(data["lambda_k"]), -1).astype(np.float64)
     np.testing.assert_allclose(e @ e.T, np.eye(len(e)), atol=1e-4)

@@ -110,7 +110,7 @@ def test_save_load_round_trip_is_bit_exact(arch, tmp_path):
 def test_denoiser_returns_y_minus_residual_in_eval_mode():
     net = trained_like("unet", TINY["unet"]).train()
     d = Denoiser(net).train()
-    assert not net.training
+    assert not net.training and not d.training
     y = torch.rand(2, 1, 8, 8)
     with torch.no_grad():
         torch.testing.assert_close(d(y), y - net(y))

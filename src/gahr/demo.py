@@ -12,9 +12,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from .analysis.experiment import ExperimentConfig, analysis_dir, analyze_sweep, load_experiment
 from .config import with_overrides
 from .errors import ConfigError
@@ -85,9 +82,11 @@ def _intro(config: ExperimentConfig) -> str:
 
 
 def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
-    """Eigen-decomposition of J at a noisy fresh disc for the largest-N S1 model, and the
-    effective dimension tr J against sigma for the smallest- and largest-N S1 models."""
-    from .analysis.eigen import effective_dimension_curve, eigen
+    """`gahr eigen`'s analysis (J(y) at a noisy fresh disc, its eigenvalues, eigenvectors and
+    figures) for the largest-N S1 model, plus the effective dimension tr J against sigma for
+    the smallest- and largest-N S1 models."""
+    from .analysis.eigen import effective_dimension_curve
+    from .analysis.eigen_files import eigen_to_files
     from .analysis.experiment import load_run_denoiser, pair_jobs
     from .data.synthetic import discs
 
@@ -101,20 +100,10 @@ def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
     small = load_run_denoiser(pairs[n_small]["S1"].run_dir, None)
     # A fresh disc: generated from a seed the training sets never used.
     x, _ = discs(1, size=config.data.size, seed=config.data.seed + 10_007)
-    z = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
-    y = x + EIGEN_SIGMA * z
-    basis = eigen(large, y)
-    coefficients = basis.coefficients(x).abs()
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / "eigenbasis.npz", lambda_k=basis.lambda_k.numpy(), e_k=basis.e_k.numpy(),
-             clean=x.numpy(), noisy=y.numpy(), x_hat=basis.x_hat.numpy(),
-             coefficients=coefficients.numpy())
+    summary = eigen_to_files(large, x, EIGEN_SIGMA, out, seed=1)
     curves = {f"N={n}": effective_dimension_curve(d, x, EFFDIM_SIGMAS, seed=2)
               for n, d in ((n_small, small), (n_large, large))}
-    result = {"n_large": n_large, "n_small": n_small, "sigma": EIGEN_SIGMA,
-              "lambda_top": basis.lambda_k[:10].tolist(), "asymmetry": basis.asymmetry,
-              "effective_dimension": float(basis.lambda_k.sum()),
-              "psnr_noisy": _psnr(y, x), "psnr_denoised": _psnr(basis.x_hat, x),
+    result = {**summary, "n_large": n_large, "n_small": n_small,
               "effective_dimension_curves": curves}
     save_json(result, results_path)
     return result
@@ -124,42 +113,26 @@ def _n_key(n):
     return float("inf") if n == "all" else n
 
 
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float(-10 * torch.log10(((a - b) ** 2).mean()))
-
-
 def add_eigen_sections(report, eigen_dir: Path, eigen: dict) -> None:
-    """Figures of the eigen analysis (drawn from eigenbasis.npz and eigen.json) as two sections."""
-    from .report.figures import image_panel, line_plot, save_image_grid, spectrum_plot
+    """The eigen analysis's figures (written by `eigen_to_files`) and the effective-dimension
+    curves, as two report sections."""
+    from .report.figures import line_plot
 
-    data = np.load(eigen_dir / "eigenbasis.npz", allow_pickle=False)
-    fig = eigen_dir / "figures"
-    n, sigma = eigen["n_large"], eigen["sigma"]
-    triple = image_panel(fig / "triple.png", {
-        "clean x": data["clean"][0], f"noisy y (sigma={sigma:g})": data["noisy"][0],
-        "denoised x_hat": data["x_hat"][0]}, title=f"Denoising a fresh disc (N={n} model)")
-    spectrum = spectrum_plot(fig / "spectrum.png", data["lambda_k"],
-                             title=f"Eigenvalues of J(y), N={n} model, sigma={sigma:g}",
-                             coefficients=data["coefficients"])
-    ranks = [k for k in (0, 1, 2, 3, 4, 5, 6, 7, 9, 15, 31, 63) if k < len(data["lambda_k"])]
-    vectors = save_image_grid(data["e_k"][ranks], fig / "eigenvectors.png", nrow=len(ranks),
-                              normalize="symmetric",
-                              titles=[f"k={k + 1}\nλ={data['lambda_k'][k]:.2f}" for k in ranks],
-                              title=f"Eigenvectors e_k of J(y), N={n} model")
+    n = eigen["n_large"]
     curves = eigen["effective_dimension_curves"]
     sigmas = [p["sigma"] for p in next(iter(curves.values()))]
     traces = {label: [p["effective_dimension"] for p in c] for label, c in curves.items()}
-    effdim = line_plot(fig / "effective_dimension.png", sigmas, traces,
+    effdim = line_plot(eigen_dir / "effective_dimension.png", sigmas, traces,
                        xlabel="noise level sigma (intensity range [0, 1])",
                        ylabel="effective dimension tr J(y) (dimensions)",
                        title="Effective dimension against noise level", logx=True, logy=True,
                        dashed={"disc manifold dimension": [DISC_MANIFOLD_DIM] * len(sigmas)})
     report.add_section(
-        "The adaptive basis of the generalizing denoiser",
-        "Look at the eigenvectors: the top ones are localized on the disc's edge and oscillate "
-        "along it (geometry-adaptive harmonics); the eigenvalues (shrinkage factors) fall from "
-        "about 1 to 0, and the clean image's energy sits in the top few eigenvectors.",
-        figures=[triple, spectrum, vectors],
+        f"The adaptive basis of the generalizing denoiser (N={n})",
+        "Look at the eigenvectors: the top ones live on the disc and its edge (geometry-adaptive "
+        "harmonics); the eigenvalues (shrinkage factors) fall from about 1 to 0, and the clean "
+        "image's energy sits in the top few eigenvectors.",
+        figures=[eigen_dir / name for name in ("triple.png", "spectrum.png", "eigenvectors.png")],
         numbers={"top eigenvalues": ", ".join(f"{v:.2f}" for v in eigen["lambda_top"][:6]),
                  "effective dimension tr J": eigen["effective_dimension"],
                  "asymmetry |J-J^T|/|J|": eigen["asymmetry"],

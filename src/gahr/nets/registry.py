@@ -134,8 +134,9 @@ class Denoiser(nn.Module):
 
     def __init__(self, net: nn.Module):
         super().__init__()
-        self.net = net.eval()
+        self.net = net
         self.meta = dict(getattr(net, "meta", {}))
+        self.eval()
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         if y.dim() != 4:

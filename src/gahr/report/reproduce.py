@@ -79,23 +79,33 @@ def _calpha_steps(preset: str, out: str) -> tuple[tuple[str, ...], ...]:
     for alpha in (1, 2, 3, 4, 5):
         run = f"{out}/alpha{alpha}"
         steps.append(("train", preset, "--set", f"data.options.alpha={alpha}", "--out", run))
-        steps.append(("optimality", run, "--data", "calpha", "--alpha", str(alpha)))
+        steps.append(("optimality", run, "--data", "calpha", "--alpha", str(alpha), "--out",
+                      f"{run}/optimality"))
     return tuple(steps)
 
 
-def _eigen_steps(preset: str, run: str) -> tuple[tuple[str, ...], ...]:
-    return (("train", preset, "--out", run),
-            ("eigen", run, "--sigma", "30/255", "--out", f"{run}/eigen"))
+def _eigen_steps(preset: str, run: str,
+                 test_images: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Train, write held-out test images (`test_images` is the command making them, or the
+    data file itself), decompose J at the first one."""
+    make = (test_images,) if len(test_images) > 1 else ()
+    source = test_images[-1] if len(test_images) == 1 else f"{run}/test_images.npy"
+    return (("train", preset, "--out", run), *make,
+            ("eigen", run, "--input", source, "--sigma", "30/255", "--out", f"{run}/eigen"))
 
 
 def _disc_steps(preset: str, run: str) -> tuple[tuple[str, ...], ...]:
-    return (("train", preset, "--out", run), ("optimality", run, "--data", "discs"))
+    return (("train", preset, "--out", run),
+            ("optimality", run, "--data", "discs", "--out", f"{run}/optimality"))
 
 
 _EIGEN = {
-    "cpu": Recipe(_eigen_steps("configs/cpu/fashion32_unet.toml", "runs/eigen-cpu"),
-                  "configs/cpu/fashion32_unet.toml", (_FASHION,)),
-    "paper": Recipe(_eigen_steps("configs/paper/celeba80_unet.toml", "runs/eigen-paper"),
+    # CPU scale: discs (no download); fresh test discs from a seed the training set never used.
+    "cpu": Recipe(_eigen_steps("configs/cpu/discs32_unet.toml", "runs/eigen-cpu", (
+        "data", "make", "discs", "--n", "4", "--size", "32", "--seed", "99", "--out",
+        "runs/eigen-cpu/test_images.npy")), "configs/cpu/discs32_unet.toml"),
+    "paper": Recipe(_eigen_steps("configs/paper/celeba80_unet.toml", "runs/eigen-paper",
+                                 ("data/celeba80.npy",)),
                     "configs/paper/celeba80_unet.toml", (_CELEBA,)),
 }
 _CALPHA = {
