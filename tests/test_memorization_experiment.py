@@ -170,12 +170,14 @@ def test_presets_load():
 
 
 @pytest.mark.slow
-def test_cli_trains_and_analyses_a_tiny_sweep(tmp_path):
-    """`gahr memorization` end to end: real training of 4 tiny nets, then the analysis."""
+@pytest.mark.parametrize("command", ["memorization", "sweep"])
+def test_cli_trains_and_analyses_a_tiny_sweep(tmp_path, command):
+    """`gahr memorization` (and `gahr sweep` on an experiment config) end to end: real
+    training of 4 tiny nets, then the analysis."""
     from gahr.cli import main
 
     preset = Path(__file__).parents[1] / "configs" / "experiments" / "discs_demo.toml"
-    args = ["memorization", str(preset), "--out", str(tmp_path),
+    args = [command, str(preset), "--out", str(tmp_path),
             "--quiet", "--set", "sweep.n_train=[1, 8]", "--set", "data.num_images=64",
             "--set", "data.size=12", "--set", "data.n_test=8", "--set", "train.epochs=1",
             "--set", "train.samples_per_epoch=256", "--set", "train.eval_images=8",
@@ -185,4 +187,5 @@ def test_cli_trains_and_analyses_a_tiny_sweep(tmp_path):
     assert main(args) == 0
     saved = json.loads((tmp_path / "memorization" / "results.json").read_text())
     assert [row["N"] for row in saved["table"]] == [1, 8]
-    assert main(args + ["--analysis-only"]) == 0  # everything finished: nothing recomputed
+    if command == "memorization":
+        assert main(args + ["--analysis-only"]) == 0  # everything finished: nothing recomputed

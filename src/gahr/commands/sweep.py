@@ -9,9 +9,10 @@ from .train import shortcut_overrides
 def register(sub) -> None:
     p = sub.add_parser(
         "sweep", help="train one model per (N, split) of a sweep config",
-        description="Without --list/--job: run every job in order, skipping finished ones. "
-        "Run dirs are <out>/N{n}_{split}/. --list prints one command per job, for a SLURM "
-        "array or any scheduler.")
+        description="Without --list/--job: run every job in order, skipping finished ones; "
+        "for an experiment config (one with a [memorization] section) then run the "
+        "memorization analysis, as `gahr memorization`. Run dirs are <out>/N{n}_{split}/. "
+        "--list prints one command per job, for a SLURM array or any scheduler.")
     p.add_argument("config", help="sweep TOML config ([data], [model], [train], [sweep])")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="SECTION.KEY=VALUE", help="override a setting (repeatable)")
@@ -42,10 +43,13 @@ def job_command(args, index: int) -> str:
 
 
 def run(args) -> int:
-    from ..config import SweepConfig, load_config, to_dict
+    from ..analysis.experiment import ExperimentConfig, analyze_sweep
+    from ..config import SweepConfig, load_config, read_toml, to_dict
     from ..train import is_finished, run_sweep, sweep_jobs
 
-    config = load_config(args.config, shortcut_overrides(args), cls=SweepConfig)
+    experiment = "memorization" in read_toml(args.config)
+    config = load_config(args.config, shortcut_overrides(args),
+                         cls=ExperimentConfig if experiment else SweepConfig)
     if args.dry_run:
         print(json.dumps(to_dict(config), indent=2))
         return 0
@@ -56,4 +60,7 @@ def run(args) -> int:
         return 0
     ran = run_sweep(config, out=args.out, job=args.job, progress=not args.quiet)
     print(f"sweep: {len(ran)} job(s) trained")
+    if experiment and args.job is None:
+        results = analyze_sweep(config, out=args.out)
+        print(f"sweep: memorization analysis of {len(results['table'])} values of N written")
     return 0
