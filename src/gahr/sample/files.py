@@ -113,7 +113,7 @@ def _metrics(result, op, m, truth) -> dict:
 
 def _image_size(size, meta) -> tuple[int, int]:
     if size is None:
-        size = (meta.get("data") or {}).get("size")
+        size = (meta.get("data") or {}).get("size") or meta.get("image_size")
     if size is None:
         raise ConfigError("the model does not record its training image size; pass --size H "
                           "(or --size H W)")

@@ -269,7 +269,8 @@ def _finish(run: _Run, config: Config, data: TrainingData, run_dir, rows) -> Non
 
     meta = {"mean_intensity": data.train.mean().item(), "n_train": len(data.train),
             "split": config.data.split, "data": to_dict(config.data), "epochs": run.epoch,
-            "sigma_min": config.train.sigma_min, "sigma_max": config.train.sigma_max}
+            "sigma_min": config.train.sigma_min, "sigma_max": config.train.sigma_max,
+            "image_size": list(data.train.shape[-2:])}  # what samplers draw by default
     save(run.net.eval(), run_dir, meta=meta)
     write_figures(run.net, data, config.train, rows, Path(run_dir) / "figures")
 
