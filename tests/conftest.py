@@ -1,13 +1,15 @@
-"""Shared test settings: small, deterministic, CPU."""
+"""Shared test settings: small, deterministic, CPU, one thread."""
 
 import pytest
 import torch
 
-# One thread: tiny tensors gain nothing from two, and two threads stall badly when other
-# jobs share the cores.
-torch.set_num_threads(1)
-
 
 @pytest.fixture(autouse=True)
-def _seed():
+def _seed_and_one_thread():
+    # Tiny tensors gain nothing from two threads, and two threads stalled 10-100x when other
+    # jobs shared the cores; code under test may change the count, so reset it for every test.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
     torch.manual_seed(0)
+    yield
+    torch.set_num_threads(n)

@@ -10,15 +10,6 @@ from gahr.errors import ConfigError
 from gahr.oracles import GaussianOracle, power_law
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # With other jobs on the cores, two intra-op threads made tiny-net products ~100x slower.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _linear(A):
     def den(y):
         return (y.reshape(y.shape[0], -1) @ A.T.to(y)).reshape(y.shape)

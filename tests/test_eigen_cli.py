@@ -14,14 +14,6 @@ from gahr.cli import main
 from gahr.nets import save
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture
 def run_dir(tmp_path):
     den = tiny_unet()

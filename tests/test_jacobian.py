@@ -9,15 +9,6 @@ from gahr.nets import BFCNN, Denoiser, UNet
 from gahr.oracles import GaussianOracle, power_law
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # With other jobs on the cores, two intra-op threads made tiny-net products ~100x slower.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _randomize_norms(net: torch.nn.Module) -> torch.nn.Module:
     """Give BF-norm layers non-trivial gains and running sds, so they are not the identity."""
     g = torch.Generator().manual_seed(1)

@@ -4,21 +4,12 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from test_jacobian import tiny_unet
 
 from gahr.analysis.optimality_files import calpha_optimality, disc_optimality
 from gahr.cli import main
 from gahr.errors import ConfigError
 from gahr.nets import save
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def test_calpha_identity_has_mse_slope_two(tmp_path):

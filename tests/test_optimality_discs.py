@@ -12,13 +12,6 @@ from gahr.errors import ConfigError, ShapeError
 PARAMS = torch.tensor([7.3, 8.6, 4.2, 0.8, 0.25])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_principal_angles_of_known_subspaces():
     t = 0.3

@@ -11,14 +11,6 @@ from gahr.oracles import EmpiricalOracle, GaussianOracle, power_law
 SHAPE = (1, 8, 8)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: thread synchronization costs more than it saves on a shared 2-core CPU.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture
 def gauss():

@@ -14,14 +14,6 @@ from gahr.sample.spectrum import band_mean, band_power, expected_band_power, rad
 SHAPE = (1, 8, 8)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: thread synchronization costs more than it saves on a shared 2-core CPU.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope="module")
 def gauss():

@@ -12,14 +12,6 @@ from gahr.nets import UNet, save
 from gahr.sample import make_operator
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture
 def run_dir(tmp_path):
     torch.manual_seed(0)

@@ -11,14 +11,6 @@ SHAPE = (1, 16, 16)
 N = 48
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: thread synchronization costs more than it saves on a shared 2-core CPU.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope="module")
 def problem():

@@ -7,15 +7,6 @@ from gahr.errors import ShapeError
 from gahr.sample.quality import ssim
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: thread synchronization costs more than it saves on a shared 2-core CPU.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_ssim_of_constant_images_is_the_luminance_term():
     """Constant images have zero local variance, so SSIM = (2 a b + C1) / (a^2 + b^2 + C1)."""
     a, b = torch.full((1, 1, 12, 12), 0.3), torch.full((1, 1, 12, 12), 0.6)
