@@ -117,6 +117,18 @@ def test_gaussian_oracle_bad_input():
         GaussianOracle(power_law(), SHAPE)(torch.rand(2, 1, 8, 9))
 
 
+def test_blind_jacobian_on_the_zero_noise_branch(gauss):
+    """Where the ML noise estimate is 0 (a noiseless, prior-typical image) the blind oracle
+    returns y and its Jacobian is the identity; the closed form must agree with jacfwd."""
+    y = (gauss.mean + 0.01 * gauss.sample(1).double() - 0.01 * gauss.mean)
+    assert gauss.estimate_sigma(y).item() == 0.0
+    exact = gauss.jacobian_at(y)[0]
+    D = exact.shape[0]
+    auto = torch.func.jacfwd(lambda v: gauss(v[None])[0])(y[0]).reshape(D, D)
+    torch.testing.assert_close(exact, torch.eye(D, dtype=exact.dtype), atol=1e-9, rtol=0)
+    torch.testing.assert_close(auto, exact, atol=1e-9, rtol=0)
+
+
 @pytest.fixture
 def train():
     gen = torch.Generator().manual_seed(3)

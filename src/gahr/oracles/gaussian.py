@@ -77,12 +77,15 @@ class GaussianOracle(nn.Module):
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """The blind estimate: Wiener filter at the maximum-likelihood sigma of each image."""
-        return self.wiener(y, self._estimate_s2(y).sqrt())
+        # Filter with s2 itself: sqrt has no derivative at s2 = 0, where the ML estimate often is.
+        return self._wiener_s2(y, self._estimate_s2(y).view(-1, 1, 1, 1))
 
     def wiener(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
         """x_hat = mu + F* diag(P / (P + sigma^2)) F (y - mu); sigma a scalar or one per image."""
         self._check(y)
-        s2 = _per_image(sigma, y.shape[0], y.device) ** 2
+        return self._wiener_s2(y, _per_image(sigma, y.shape[0], y.device) ** 2)
+
+    def _wiener_s2(self, y: torch.Tensor, s2: torch.Tensor) -> torch.Tensor:
         c = torch.fft.fft2(y.double() - self.mean, norm="ortho")
         gain = self.spectrum / (self.spectrum + s2)
         return (self.mean + torch.fft.ifft2(gain * c, norm="ortho").real).to(y.dtype)
@@ -134,6 +137,9 @@ class GaussianOracle(nn.Module):
         v = torch.fft.ifft2(-P * c / (P + s2b) ** 2, norm="ortho").real.flatten(1)
         _, dg = _score(_power(c).flatten(1), P.flatten(), s2)
         u = torch.fft.ifft2(-2 * c / (P + s2b) ** 2, norm="ortho").real.flatten(1) / dg[:, None]
+        # Where the ML estimate sits on its boundary s2 = 0 it is locally constant: no v u^T.
+        at_zero = _score(_power(c).flatten(1), P.flatten(), torch.zeros_like(s2))[0] <= 0
+        u = torch.where(at_zero[:, None], torch.zeros_like(u), u)
         W = torch.stack([self.jacobian(float(s) ** 0.5) for s in s2])
         return W + v[:, :, None] * u[:, None, :]
 
