@@ -99,11 +99,13 @@ def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
     from .data.synthetic import discs
 
     results_path = out / "eigen.json"
-    if results_path.exists():
-        log(f"eigen analysis finished, skipped ({results_path})")
-        return load_json(results_path)
     pairs = pair_jobs(config)
     n_small, n_large = min(pairs, key=_n_key), max(pairs, key=_n_key)
+    if results_path.exists():
+        saved = load_json(results_path)
+        if (saved.get("n_small"), saved.get("n_large")) == (n_small, n_large):
+            log(f"eigen analysis finished, skipped ({results_path})")
+            return saved
     large = load_run_denoiser(pairs[n_large]["S1"].run_dir, None)
     small = load_run_denoiser(pairs[n_small]["S1"].run_dir, None)
     # A fresh disc: generated from a seed the training sets never used.
