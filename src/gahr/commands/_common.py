@@ -33,6 +33,13 @@ def get_sigma(args) -> float | None:
     return args.sigma if args.sigma is not None else args.sigma_default
 
 
+def add_overrides_arg(parser: argparse.ArgumentParser) -> None:
+    """`--set section.key=value` (repeatable), collected in `args.overrides`."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="SECTION.KEY=VALUE",
+                        help="override a setting, e.g. train.lr=5e-4 (repeatable)")
+
+
 def add_device_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when present), cpu, cuda, cuda:1, ...")

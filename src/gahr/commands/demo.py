@@ -1,5 +1,7 @@
 """`gahr demo`: train, sample, analyse and report on the embedded synthetic default."""
 
+from ._common import add_overrides_arg
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -10,8 +12,7 @@ def register(sub) -> None:
         "About 10 minutes on a 2-core CPU; --quick under a minute. Reruns resume.")
     p.add_argument("--out", default="runs/demo", help="output dir (default runs/demo)")
     p.add_argument("--quick", action="store_true", help="toy size, under a minute")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="SECTION.KEY=VALUE", help="override a preset setting (repeatable)")
+    add_overrides_arg(p)
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

@@ -2,6 +2,9 @@
 sample them from the same seeds and measure memorization versus generalization."""
 
 
+from ._common import add_overrides_arg
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "memorization", help="the memorization experiment: sweep, same-seed samples, metrics",
@@ -11,8 +14,7 @@ def register(sub) -> None:
         "(memorization.out, default <sweep.out>/memorization). Finished parts are skipped.")
     p.add_argument("config", help="experiment TOML ([data] [model] [train] [sweep] "
                    "[memorization]), e.g. configs/experiments/fashion32.toml")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="SECTION.KEY=VALUE", help="override a setting (repeatable)")
+    add_overrides_arg(p)
     p.add_argument("--out", help="sweep root dir (default: sweep.out of the config)")
     p.add_argument("--seed", type=int, help="shortcut for --set memorization.seed=...")
     p.add_argument("--analysis-only", action="store_true",

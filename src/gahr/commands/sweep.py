@@ -3,6 +3,7 @@
 import json
 import shlex
 
+from ._common import add_overrides_arg
 from .train import shortcut_overrides
 
 
@@ -14,8 +15,7 @@ def register(sub) -> None:
         "memorization analysis, as `gahr memorization`. Run dirs are <out>/N{n}_{split}/. "
         "--list prints one command per job, for a SLURM array or any scheduler.")
     p.add_argument("config", help="sweep TOML config ([data], [model], [train], [sweep])")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="SECTION.KEY=VALUE", help="override a setting (repeatable)")
+    add_overrides_arg(p)
     p.add_argument("--out", help="sweep root dir (default: sweep.out of the config)")
     p.add_argument("--device", help="shortcut for --set train.device=...")
     p.add_argument("--seed", type=int, help="shortcut for --set train.seed=...")

@@ -2,6 +2,8 @@
 
 import json
 
+from ._common import add_overrides_arg
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -11,9 +13,7 @@ def register(sub) -> None:
         "resumes; under `torchrun --nproc-per-node K -m gahr train ...` it runs DDP.")
     p.add_argument("config", nargs="?", default=None,
                    help="TOML config (e.g. configs/cpu/discs32_unet.toml); omitted: defaults")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="SECTION.KEY=VALUE", help="override a setting, e.g. train.lr=5e-4 "
-                   "(repeatable)")
+    add_overrides_arg(p)
     p.add_argument("--out", help="run dir to write (required unless --dry-run)")
     p.add_argument("--device", help="shortcut for --set train.device=...")
     p.add_argument("--seed", type=int, help="shortcut for --set train.seed=...")
