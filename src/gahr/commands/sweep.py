@@ -4,7 +4,7 @@ import json
 import shlex
 
 from ._common import add_overrides_arg
-from .train import shortcut_overrides
+from .train import add_train_shortcuts, shortcut_overrides
 
 
 def register(sub) -> None:
@@ -17,10 +17,7 @@ def register(sub) -> None:
     p.add_argument("config", help="sweep TOML config ([data], [model], [train], [sweep])")
     add_overrides_arg(p)
     p.add_argument("--out", help="sweep root dir (default: sweep.out of the config)")
-    p.add_argument("--device", help="shortcut for --set train.device=...")
-    p.add_argument("--seed", type=int, help="shortcut for --set train.seed=...")
-    p.add_argument("--amp", choices=["off", "bf16"], help="shortcut for --set train.amp=...")
-    p.add_argument("--compile", action="store_true", help="shortcut for --set train.compile=true")
+    add_train_shortcuts(p)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--list", action="store_true", help="print one command per job")
     group.add_argument("--job", type=int, metavar="I", help="run job I only (0-based)")

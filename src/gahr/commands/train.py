@@ -15,13 +15,18 @@ def register(sub) -> None:
                    help="TOML config (e.g. configs/cpu/discs32_unet.toml); omitted: defaults")
     add_overrides_arg(p)
     p.add_argument("--out", help="run dir to write (required unless --dry-run)")
+    add_train_shortcuts(p)
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def add_train_shortcuts(p) -> None:
+    """`--device/--seed/--amp/--compile`, read back by `shortcut_overrides`."""
     p.add_argument("--device", help="shortcut for --set train.device=...")
     p.add_argument("--seed", type=int, help="shortcut for --set train.seed=...")
     p.add_argument("--amp", choices=["off", "bf16"], help="shortcut for --set train.amp=...")
     p.add_argument("--compile", action="store_true", help="shortcut for --set train.compile=true")
-    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
 
 
 def shortcut_overrides(args) -> list[str]:
