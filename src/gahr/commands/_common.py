@@ -4,8 +4,6 @@ import argparse
 import json
 from fractions import Fraction
 
-from ..errors import GahrError
-
 
 def sigma_value(text: str) -> float:
     """Parse a noise level on the [0, 1] scale: `0.1`, `25/255`."""
@@ -46,16 +44,9 @@ def add_device_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_device(name: str):
-    import torch
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise GahrError(f"unknown device {name!r}; use auto, cpu or cuda[:i]") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise GahrError(f"device {name!r} asked for but CUDA is not available; use --device cpu")
-    return device
+    from ..devices import resolve_device as resolve
+
+    return resolve(name)
 
 
 def print_json(obj) -> None:

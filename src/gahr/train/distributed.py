@@ -6,7 +6,7 @@ from typing import NamedTuple
 import torch
 import torch.distributed as dist
 
-from ..errors import ConfigError
+from ..devices import resolve_device
 
 
 class Dist(NamedTuple):
@@ -48,17 +48,9 @@ def setup(device_name: str, threads: int) -> Dist:
 
 
 def _device(name: str, local_rank: int | None) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"train.device={name!r} is not a device; use auto, cpu or cuda") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"train.device={name!r} but CUDA is not available; use cpu or auto")
-        if local_rank is not None:
-            device = torch.device("cuda", local_rank)
+    device = resolve_device(name, "train.device")
+    if device.type == "cuda" and local_rank is not None:
+        device = torch.device("cuda", local_rank)
     return device
 
 
