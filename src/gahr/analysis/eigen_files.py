@@ -5,7 +5,6 @@ x_hat), `triple.png` (clean / noisy / denoised), `spectrum.png` (lambda_k with |
 paper's Fig. 5 layout), `eigenvectors.png` (e_k at chosen ranks) and `summary.json`.
 """
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import torch
 
 from ..errors import DataError, ShapeError
 from ..io import atomic_path, save_json
+from ..train.metrics import psnr
 from .eigen import Eigenbasis, eigen
 from .jacobian import DEFAULT_CHUNK, Denoiser, as_image
 
@@ -44,11 +44,6 @@ def default_ranks(K: int, count: int = 8) -> list[int]:
     if K <= count:
         return list(range(1, K + 1))
     return sorted({max(1, round(K ** (i / (count - 1)))) for i in range(count)})
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = float(((a - b) ** 2).mean())
-    return 10 * math.log10(1 / mse) if mse > 0 else float("inf")
 
 
 def eigen_to_files(denoiser: Denoiser, x: torch.Tensor, sigma: float, out, seed: int = 0,
