@@ -108,6 +108,21 @@ def test_patch_neighbors_match_brute_force_with_overlap():
         torch.testing.assert_close(found.values[:, pos].double(), values, atol=1e-6, rtol=0)
 
 
+def test_patch_neighbors_leave_out_low_contrast_patches():
+    gen = torch.Generator().manual_seed(5)
+    train = torch.rand(6, 1, 8, 8, generator=gen)
+    sample = train[2:3].clone()
+    sample[..., :4, :] = 0.5 + 0.01 * torch.randn(1, 1, 4, 8, generator=gen)  # faint texture
+    kept = patch_nearest_neighbors(sample, train, 4)
+    assert torch.isfinite(kept.values).all()  # without a threshold the faint tiles are scored
+    found = patch_nearest_neighbors(sample, train, 4, min_contrast=0.05)
+    assert found.indices.tolist() == [[-1, -1, 2, 2]]
+    assert torch.isnan(found.values[0, :2]).all()
+    torch.testing.assert_close(found.values[0, 2:], torch.ones(2))
+    with pytest.raises(ConfigError, match="min_contrast"):
+        patch_nearest_neighbors(sample, train, 4, min_contrast=-1.0)
+
+
 def test_same_seed_similarity_closed_forms():
     a = torch.rand(4, 1, 5, 5)
     b = torch.rand(4, 1, 5, 5)

@@ -39,6 +39,7 @@ class MemorizationSection:
     thresholds: tuple[float, ...] = (0.5, 0.9, 0.95)  # fraction of samples above
     ratio: float = 1 / 3  # Gu et al. (2023) ratio test
     patch_size: int = 8  # 0: no patch-wise nearest neighbours
+    min_contrast: float = 0.02  # sample patches with pixel std <= this are left out (background)
     batch_size: int = 64
     out: str = ""  # analysis dir; "" = <sweep.out>/memorization
 
@@ -48,8 +49,9 @@ class MemorizationSection:
         if not self.sigmas or any(not s > 0 for s in self.sigmas):
             raise ConfigError(f"memorization.sigmas={list(self.sigmas)}: list positive noise "
                               "levels, e.g. [\"25/255\", \"100/255\"]")
-        if self.patch_size < 0 or not 0 < self.ratio < 1:
-            raise ConfigError("memorization.patch_size must be >= 0 and ratio in (0, 1)")
+        if self.patch_size < 0 or not 0 < self.ratio < 1 or not self.min_contrast >= 0:
+            raise ConfigError("memorization.patch_size and min_contrast must be >= 0 and ratio "
+                              "in (0, 1)")
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,8 @@ def split_metrics(samples, ok, own, other, denoiser, test, section: Memorization
             l2 = _on_cpu(mem.nearest_neighbors(good, own, k=2, metric="l2", device=device))
             record["ratio_test_fraction"] = mem.ratio_test_fraction(l2.values, section.ratio)
         if 0 < section.patch_size <= min(samples.shape[-2:]):
-            patches = _on_cpu(mem.patch_nearest_neighbors(good, own, section.patch_size,
-                                                          device=device))
+            patches = _on_cpu(mem.patch_nearest_neighbors(
+                good, own, section.patch_size, min_contrast=section.min_contrast, device=device))
             record["patch_similarity_median"] = _per_sample(patches.values.nanmedian(dim=1)
                                                             .values, ok)
         rows = own_nn.indices[:, 0]

@@ -162,13 +162,19 @@ def _exact_distances(queries: torch.Tensor, train, indices: torch.Tensor) -> Nei
 
 
 def patch_nearest_neighbors(samples, train, patch_size: int, *, stride: int | None = None,
-                            chunk_size: int | None = None, device=None) -> Neighbors:
+                            min_contrast: float = 0.0, chunk_size: int | None = None,
+                            device=None) -> Neighbors:
     """Nearest training patch at the same position, for each sample patch.
 
     Patches of `patch_size` are taken every `stride` pixels (default: `patch_size`, a tiling),
     positions in row-major order. Returns `indices` (M, L) of the training image whose patch at
     that position is most similar (mean-removed cosine) and `values` (M, L) the similarity. A
     sample whose patches all have a close training patch is a collage of its training set.
+
+    Sample patches whose pixel standard deviation is at most `min_contrast` (near-flat
+    background: the cosine of leftover sampling noise is a random number) get index -1 and
+    similarity NaN, as exactly constant patches always do; a median over patches then measures
+    the structured part of the image only.
     """
     check_image_sets(samples, train)
     height, width = samples.shape[-2:]
@@ -176,9 +182,15 @@ def patch_nearest_neighbors(samples, train, patch_size: int, *, stride: int | No
     if not (1 <= patch_size <= min(height, width)) or stride < 1:
         raise ConfigError(f"patch_size {patch_size} / stride {stride} do not fit {height}x{width} "
                           "images; use 1 <= patch_size <= the image side and stride >= 1")
+    if not min_contrast >= 0:
+        raise ConfigError(f"min_contrast={min_contrast}: use a pixel standard deviation >= 0")
     queries = _as_float(samples, device)
     _check_finite(queries, "samples", "drop diverged samples (the sampler's failed indices) first")
-    probe, flat = _directions(_patches(queries, patch_size, stride))  # (L, M, D), (L, M)
+    sample_patches = _patches(queries, patch_size, stride)
+    low_contrast = sample_patches.std(dim=-1, unbiased=False) <= min_contrast
+    probe, flat = _directions(sample_patches)  # (L, M, D), (L, M)
+    del sample_patches
+    flat |= low_contrast
     chunk = _chunk_size(len(queries), probe.shape[0], chunk_size)
     best_v = torch.full(flat.shape, -torch.inf, device=queries.device)
     best_i = torch.zeros(flat.shape, dtype=torch.long, device=queries.device)
