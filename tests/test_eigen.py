@@ -66,6 +66,26 @@ def test_lanczos_top_k_matches_dense():
     assert top.asymmetry == pytest.approx(full.asymmetry, rel=0.15)
 
 
+def test_asymmetry_within_the_retained_subspace_has_a_closed_form():
+    """J = S + A with A antisymmetric on the top pair (a) and on suppressed directions (b):
+    only `a` shows in the top-subspace asymmetry, both in the full one."""
+    g = torch.Generator().manual_seed(1)
+    Q, _ = torch.linalg.qr(torch.randn(16, 16, generator=g, dtype=torch.float64))
+    lam = torch.tensor([1.0, 0.9] + [0.02] * 14, dtype=torch.float64)  # tr J = 2.18 -> top 2
+    a, b = 0.05, 0.3
+
+    def rotation(i, j):
+        return torch.outer(Q[:, i], Q[:, j]) - torch.outer(Q[:, j], Q[:, i])
+    J = (Q * lam) @ Q.T + a * rotation(0, 1) + b * rotation(5, 9)
+    expected_top = (8 * a**2) ** 0.5 / (1.0 + 0.81 + 2 * a**2) ** 0.5
+    y = torch.rand(1, 4, 4)
+    full, top = eigen(_linear(J.float()), y), eigen(_linear(J.float()), y, k=2, tol=1e-10)
+    assert full.top_dim == 2 and top.top_dim == 2
+    assert full.asymmetry_top == pytest.approx(expected_top, rel=1e-4)
+    assert top.asymmetry_top == pytest.approx(expected_top, rel=1e-4)
+    assert full.asymmetry > 5 * full.asymmetry_top  # the suppressed rotation dominates ||J-J^T||
+
+
 def test_lanczos_on_a_net():
     den = tiny_unet()
     y = torch.rand(1, 1, 8, 8)

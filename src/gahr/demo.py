@@ -145,7 +145,8 @@ def add_eigen_sections(report, eigen_dir: Path, eigen: dict) -> None:
         figures=[eigen_dir / name for name in ("triple.png", "spectrum.png", "eigenvectors.png")],
         numbers={"top eigenvalues": ", ".join(f"{v:.2f}" for v in eigen["lambda_top"][:6]),
                  "effective dimension tr J": eigen["effective_dimension"],
-                 "asymmetry |J-J^T|/|J|": eigen["asymmetry"],
+                 "asymmetry |J-J^T|/|J|, all / top tr J eigenvectors":
+                     f"{eigen['asymmetry']:.2f} / {eigen.get('asymmetry_top', float('nan')):.2f}",
                  "PSNR noisy / denoised (dB)": f"{eigen['psnr_noisy']:.1f} / "
                                                f"{eigen['psnr_denoised']:.1f}"})
     report.add_section(

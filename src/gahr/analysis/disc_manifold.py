@@ -70,7 +70,8 @@ def disc_point(denoiser: Denoiser, params: torch.Tensor, size: int, sigma: float
             "mse_ratio": err / (float(sigma) ** 2 * m),
             "angles_deg": [float(a) for a in torch.rad2deg(angles)],
             "lambda_top": [float(v) for v in basis.lambda_k[:top]],
-            "asymmetry": basis.asymmetry, "e_k": basis.e_k[:top].numpy()}
+            "asymmetry": basis.asymmetry, "asymmetry_top": basis.asymmetry_top,
+            "e_k": basis.e_k[:top].numpy()}
 
 
 def disc_analysis(denoiser: Denoiser, params: torch.Tensor, size: int, sigmas, seed: int = 0,
@@ -90,7 +91,7 @@ def disc_analysis(denoiser: Denoiser, params: torch.Tensor, size: int, sigmas, s
         pts = [disc_point(denoiser, p, size, sigma, z[i], free, wrap, antialias, chunk_size)
                for i, p in enumerate(params)]
         row = {"sigma": float(sigma), "manifold_dim": pts[0]["manifold_dim"], "discs": len(pts)}
-        for key in ("effective_dimension", "mse_ratio", "asymmetry"):
+        for key in ("effective_dimension", "mse_ratio", "asymmetry", "asymmetry_top"):
             row[key] = float(np.mean([p[key] for p in pts]))
         for key in ("angles_deg", "lambda_top"):
             row[key] = np.mean([p[key] for p in pts], axis=0).tolist()

@@ -102,6 +102,7 @@ def _summary(basis: Eigenbasis, x, y, sigma, seed, k, ranks) -> dict:
             # tr J = tr of its symmetric part = sum of all eigenvalues (only with k=None)
             "effective_dimension": float(lam.sum()) if k is None else None,
             "asymmetry": basis.asymmetry, "asymmetry_exact": basis.exact_asymmetry,
+            "asymmetry_top": basis.asymmetry_top, "top_dim": basis.top_dim,
             "lambda_top": [float(v) for v in lam[:10]], "ranks": ranks,
             "files": ["eigen.npz", "triple.png", "spectrum.png", "eigenvectors.png"]}
 

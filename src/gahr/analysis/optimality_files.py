@@ -97,13 +97,15 @@ def disc_optimality(denoisers: dict, out, size: int = 32, n_images: int = 4, sig
 
 def _disc_table(results: dict) -> str:
     lines = ["| denoiser | sigma | manifold dim | effective dim | MSE/(sigma^2 dim) | "
-             "max angle (deg) | top eigenvalues |", "| --- | --- | --- | --- | --- | --- | --- |"]
+             "max angle (deg) | asymmetry all / top | top eigenvalues |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, rows in results.items():
         for r in rows:
             lam = ", ".join(f"{v:.2f}" for v in r["lambda_top"][:10])
             lines.append(f"| {name} | {r['sigma']:.3g} | {r['manifold_dim']} | "
                          f"{r['effective_dimension']:.2f} | {r['mse_ratio']:.2f} | "
-                         f"{max(r['angles_deg']):.1f} | {lam} |")
+                         f"{max(r['angles_deg']):.1f} | {r['asymmetry']:.2f} / "
+                         f"{r['asymmetry_top']:.2f} | {lam} |")
     return "\n".join(lines) + "\n"
 
 

@@ -34,6 +34,7 @@ def run(args) -> int:
     dim = s["effective_dimension"]
     dim = f", effective dimension {dim:.1f} of {s['dimension']}" if dim is not None else ""
     print(f"sigma {s['sigma255']:.3g}/255: PSNR {s['psnr_noisy']:.2f} -> {s['psnr_denoised']:.2f} "
-          f"dB{dim}, asymmetry {s['asymmetry']:.3f}, lambda_1..3 "
+          f"dB{dim}, asymmetry {s['asymmetry']:.3f} (top {s['top_dim']}: "
+          f"{s['asymmetry_top']:.3f}), lambda_1..3 "
           f"{', '.join(f'{v:.3f}' for v in s['lambda_top'][:3])} -> {args.out}")
     return 0
