@@ -103,6 +103,22 @@ def test_training_raises_psnr_well_above_the_noisy_input(tmp_path):
     assert result.metrics["train_psnr_50"] > noisy + 5
 
 
+@pytest.mark.parametrize("weight", ["none", "inverse_variance"])
+def test_loss_weights_have_their_closed_form_on_a_zero_net(tmp_path, monkeypatch, weight):
+    """A net with zero weights returns a zero residual, so its loss per image is
+    sigma^2 ||z||^2 (plain) or ||z||^2 (inverse variance, sigma above the floor): on average
+    D E[sigma^2] and D, for D pixels; all gradients vanish, so every step sees the same net."""
+    monkeypatch.setattr(torch.nn.init, "kaiming_normal_", lambda w, **_: w.data.zero_())
+    losses = []
+    cfg = tiny(f"train.loss_weight={weight}", "train.sigma_min=0.02", "train.sigma_max=0.5",
+               "train.samples_per_epoch=320", "train.epochs=1")  # 20 steps of 16 images
+    train(cfg, tmp_path / weight, images=discs(64, 16), progress=False,
+          callbacks=[lambda epoch, step, loss: losses.append(float(loss))])
+    D, lo, hi = 256, 0.02, 0.5
+    expected = D if weight == "inverse_variance" else D * (hi**3 - lo**3) / (3 * (hi - lo))
+    assert sum(losses) / len(losses) == pytest.approx(expected, rel=0.03)
+
+
 def test_run_dir_contents_and_saved_net(tmp_path):
     images = discs(64, 16)
     train(tiny(), tmp_path, images=images, progress=False)

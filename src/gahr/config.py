@@ -96,6 +96,10 @@ class TrainConfig:
     sigma_min: float = 0.0  # on the [0, 1] intensity scale
     sigma_max: float = 1.0
     sigma_dist: Literal["uniform", "quadratic"] = "uniform"  # quadratic: sqrt(sigma) uniform
+    # "none": summed squared error (the paper). "inverse_variance": each image's squared error
+    # divided by max(sigma, 1/255)^2, so every noise level pulls equally (the low-noise end is
+    # otherwise learned last: short runs end worse than the noisy input there).
+    loss_weight: Literal["none", "inverse_variance"] = "none"
     eval_sigmas: tuple[float, ...] = (5 / 255, 15 / 255, 25 / 255, 50 / 255, 100 / 255)
     eval_images: int = 256  # training images used for the train PSNR
     eval_every: int = 1  # epochs

@@ -192,7 +192,8 @@ def _train_epoch(run: _Run, tc, d, steps: int, stop, callbacks, progress) -> Non
             bar.update()
             if run.step % 10 == 0 or run.step == steps:
                 value = loss.item()  # a sync: not every step
-                bar.set_postfix(loss=f"{value:.4g}", psnr=f"{_loss_psnr(value, pixels):.2f}")
+                shown = {"psnr": f"{_loss_psnr(value, pixels):.2f}"}  # of a plain SE loss only
+                bar.set_postfix(loss=f"{value:.4g}", **(shown if tc.loss_weight == "none" else {}))
             for cb in callbacks:
                 cb(run.epoch, run.step, loss)
             if D.any_rank(stop.requested, d):
@@ -210,11 +211,18 @@ def _step(run: _Run, idx: torch.Tensor, own: slice, tc) -> torch.Tensor:
     noisy = run.images[idx].add_(noise)  # indexing copies: adding in place is safe
     with torch.autocast(run.images.device.type, dtype=torch.bfloat16, enabled=tc.amp == "bf16"):
         residual = run.model(noisy)
-    loss = F.mse_loss(residual.float(), noise, reduction="sum") / len(idx)
+    if tc.loss_weight == "inverse_variance":
+        weight = sigma[own].clamp_min(LOSS_SIGMA_FLOOR).pow_(-2)
+        loss = ((residual.float() - noise).square() * weight).sum() / len(idx)
+    else:
+        loss = F.mse_loss(residual.float(), noise, reduction="sum") / len(idx)
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     run.optimizer.step()
     return loss.detach()
+
+
+LOSS_SIGMA_FLOOR = 1 / 255  # inverse_variance weights stop growing below this noise level
 
 
 def _loss_psnr(loss: float, pixels: int) -> float:
