@@ -98,7 +98,9 @@ class TrainConfig:
     sigma_dist: Literal["uniform", "quadratic"] = "uniform"  # quadratic: sqrt(sigma) uniform
     # "none": summed squared error (the paper). "inverse_variance": each image's squared error
     # divided by max(sigma, 1/255)^2, so every noise level pulls equally (the low-noise end is
-    # otherwise learned last: short runs end worse than the noisy input there).
+    # otherwise learned last: short runs end worse than the noisy input there). It trades the
+    # high end for the low: C^alpha (alpha = 1, 32x32, UNet 16k/2b), 500 steps, test PSNR at
+    # 5 / 25 / 50 (/255): plain 21.9 / 21.2 / 19.7 dB, inverse_variance 31.0 / 20.3 / 14.6 dB.
     loss_weight: Literal["none", "inverse_variance"] = "none"
     eval_sigmas: tuple[float, ...] = (5 / 255, 15 / 255, 25 / 255, 50 / 255, 100 / 255)
     eval_images: int = 256  # training images used for the train PSNR
