@@ -20,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--analysis-only", action="store_true",
                    help="do not train: fail if a run is missing")
     p.add_argument("--quiet", action="store_true", help="no training progress bar")
+    p.add_argument("--sizes", help="run the experiment at each image side, e.g. 16,32, in "
+                   "<sweep.out>-<size>px, and compare the train-test gap against N across sizes "
+                   "in <sweep.out>-sizes/")
     p.set_defaults(func=run)
 
 
@@ -30,6 +33,12 @@ def run(args) -> int:
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"memorization.seed={args.seed}")
+    if args.sizes is not None:
+        from ..analysis.sizes import parse_sizes, run_sizes
+
+        run_sizes(args.config, overrides, parse_sizes(args.sizes), out=args.out,
+                  train=not args.analysis_only, progress=not args.quiet)
+        return 0
     config = load_experiment(args.config, overrides)
     if not args.analysis_only:
         ran = run_sweep(config, out=args.out, progress=not args.quiet)
