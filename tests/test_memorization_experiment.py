@@ -189,3 +189,25 @@ def test_cli_trains_and_analyses_a_tiny_sweep(tmp_path, command):
     assert [row["N"] for row in saved["table"]] == [1, 8]
     if command == "memorization":
         assert main(args + ["--analysis-only"]) == 0  # everything finished: nothing recomputed
+
+
+def test_runs_are_compared_by_the_image_size_their_model_saw(tmp_path):
+    """A run trained at the source's native size (config data.size = None) records the size
+    in model.json; that size, not the config's None, is compared with the sweep's [data]."""
+    from gahr.analysis.experiment import _trained_on, check_runs
+
+    config = make_config(tmp_path / "native")
+    plant_runs(config)
+    for jobs in pair_jobs(config).values():
+        for job in jobs.values():
+            saved = json.loads((job.run_dir / "config.json").read_text())
+            saved["data"]["size"] = None
+            (job.run_dir / "config.json").write_text(json.dumps(saved))
+            model = json.loads((job.run_dir / "model.json").read_text())
+            model["meta"] = {**(model.get("meta") or {}), "image_size": [SIZE, SIZE]}
+            (job.run_dir / "model.json").write_text(json.dumps(model))
+    job = pair_jobs(config)[4]["S2"]
+    assert _trained_on(job.run_dir) == ((SIZE, SIZE), "discs")
+    check_runs(pair_jobs(config), config.data)  # size 8 in [data], None + meta 8x8 in the runs
+    with pytest.raises(ShapeError, match="size"):
+        check_runs(pair_jobs(config), replace(config.data, size=SIZE * 2))

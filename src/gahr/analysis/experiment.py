@@ -95,15 +95,15 @@ def pair_jobs(config: ExperimentConfig, out=None) -> dict:
 def check_runs(pairs: dict, data=None) -> None:
     """One-line errors, before any long work, for untrained runs and runs of other image sizes
     (than each other, or than the sweep's `[data]` when given)."""
-    sizes = {} if data is None else {"the sweep's [data]": (data.size, data.source, None, None)}
+    sizes = {}
+    if data is not None and data.size is not None:  # None: the source's size, known to runs
+        sizes["the sweep's [data]"] = (_square(data.size), data.source, None, None)
     for n, jobs in pairs.items():
         for split, job in jobs.items():
             if not (job.run_dir / "model.safetensors").exists():
                 raise DataError(f"run {job.name} ({job.run_dir}) holds no trained model; run "
                                 "`gahr sweep` on this config first")
-            saved = job.run_dir / "config.json"
-            data = json.loads(saved.read_text()).get("data", {}) if saved.exists() else {}
-            sizes[job.name] = (data.get("size"), data.get("source"), n, split)
+            sizes[job.name] = (*_trained_on(job.run_dir), n, split)
     distinct = {(size, source) for size, source, _, _ in sizes.values()}
     if len(distinct) > 1:
         (a, sa), (b, sb) = sorted(distinct, key=str)[:2]
@@ -112,6 +112,20 @@ def check_runs(pairs: dict, data=None) -> None:
         raise ShapeError(f"the sweep's runs disagree in images: {first} was trained on {sa} at "
                          f"size {a}, {second} on {sb} at size {b}; retrain them with one [data] "
                          "section or analyse them as separate sweeps")
+
+
+def _square(size):
+    return None if size is None else (int(size), int(size))
+
+
+def _trained_on(run_dir: Path) -> tuple:
+    """(image size, source) a run was trained on: the size its model saw (model.json), else
+    the size its config.json names."""
+    saved, model = run_dir / "config.json", run_dir / "model.json"
+    data = json.loads(saved.read_text()).get("data", {}) if saved.exists() else {}
+    meta = json.loads(model.read_text()).get("meta") or {} if model.exists() else {}
+    size = tuple(meta["image_size"]) if meta.get("image_size") else _square(data.get("size"))
+    return size, data.get("source")
 
 
 def sample_pair(denoisers: dict, shape, section: MemorizationSection) -> dict:
