@@ -10,9 +10,10 @@ from gahr.errors import ConfigError
 
 
 def test_parse_sizes():
-    assert parse_sizes("32,16") == [16, 32]
-    assert parse_sizes(" 8 , 12 ") == [8, 12]
-    for bad in ["", "a,b", "16,16", "2,16", "16;32"]:
+    assert parse_sizes("32,16") == [(16, None), (32, None)]
+    assert parse_sizes(" 8 , 12 ") == [(8, None), (12, None)]
+    assert parse_sizes("32:2,16:1") == [(16, 1), (32, 2)]
+    for bad in ["", "a,b", "16,16", "2,16", "16;32", "16:0", "16:x", "16:1,16:2"]:
         with pytest.raises(ConfigError, match="--sizes"):
             parse_sizes(bad)
 
@@ -56,11 +57,11 @@ def test_cli_runs_the_experiment_at_two_sizes(tmp_path):
             "--set", "memorization.h_0=0.5", "--set", "memorization.sigma_L=0.05",
             "--set", "memorization.patch_size=4"]
     assert main(args) == 0
-    summary = json.loads((tmp_path / "exp-sizes" / "sizes.json").read_text())
+    summary = json.loads((tmp_path / "exp-sizes-12px-16px" / "sizes.json").read_text())
     assert set(summary["sizes"]) == {"12", "16"}
     assert all(v["N"] == [1, 8] for v in summary["sizes"].values())
     for size in (12, 16):
         results = json.loads((tmp_path / f"exp-{size}px" / "memorization" / "results.json")
                              .read_text())
         assert [row["N"] for row in results["table"]] == [1, 8]
-    assert (tmp_path / "exp-sizes" / "gap_vs_n_by_size.png").is_file()
+    assert (tmp_path / "exp-sizes-12px-16px" / "gap_vs_n_by_size.png").is_file()

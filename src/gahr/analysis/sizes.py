@@ -2,9 +2,11 @@
 train/test gap closes grows with the image size).
 
 `run_sizes` runs the whole experiment (sweep + analysis) once per size, each in its own sweep
-root `<sweep.out>-<size>px`, then writes `<sweep.out>-sizes/`: `sizes.json` (per size and N, the
-train - test PSNR gap averaged over the analysis noise levels, and the first N whose gap is
-below `gap_db`) and `gap_vs_n_by_size.png`. Finished runs and analyses are skipped, as always.
+root `<sweep.out>-<size>px` (`-<size>px-<blocks>b` when the size sets the UNet's blocks), then
+writes `<sweep.out>-sizes-<sizes>/` (e.g. `-sizes-16px-32px`, `-sizes-16px1b-32px2b`):
+`sizes.json` (per size and N, the train - test PSNR gap averaged over the analysis noise levels,
+and the first N from which the gap stays below `gap_db`) and `gap_vs_n_by_size.png`. Finished
+runs and analyses are skipped, as always.
 """
 
 from pathlib import Path
@@ -16,20 +18,34 @@ from ..io import save_json
 from .experiment import ExperimentConfig, load_experiment, sigma_key
 
 
-def parse_sizes(text: str) -> list[int]:
-    """'16,32' -> [16, 32]; a one-line error for anything else."""
+def parse_sizes(text: str) -> list[tuple[int, int | None]]:
+    """'16,32' -> [(16, None), (32, None)]; '16:1,32:2' also sets the UNet's number of blocks
+    per size (the paper grows the net with the image: 1/2/3/4 blocks at 20/40/80/160 pixels)."""
+    entries = []
     try:
-        sizes = [int(part) for part in str(text).split(",") if part.strip()]
+        for part in (p.strip() for p in str(text).split(",")):
+            if part:
+                side, _, blocks = part.partition(":")
+                entries.append((int(side), int(blocks) if blocks else None))
     except ValueError:
-        sizes = []
-    if not sizes or any(s < 4 for s in sizes) or len(set(sizes)) != len(sizes):
+        entries = []
+    sides = [side for side, _ in entries]
+    if (not entries or any(side < 4 for side in sides) or len(set(sides)) != len(sides)
+            or any(b is not None and b < 1 for _, b in entries)):
         raise ConfigError(f"--sizes {text!r}: give distinct image sides >= 4, comma-separated, "
-                          "e.g. --sizes 16,32")
-    return sorted(sizes)
+                          "each optionally with the UNet's blocks, e.g. --sizes 16,32 or "
+                          "--sizes 16:1,32:2")
+    return sorted(entries)
 
 
-def size_root(config: ExperimentConfig, size: int, out=None) -> Path:
-    return Path(f"{Path(out if out is not None else config.sweep.out)}-{size}px")
+def size_label(size: int, blocks: int | None) -> str:
+    """The key of a size in sizes.json: '16', or '16:1' with the number of blocks."""
+    return f"{size}" if blocks is None else f"{size}:{blocks}"
+
+
+def size_root(config: ExperimentConfig, size: int, out=None, blocks: int | None = None) -> Path:
+    suffix = f"-{size}px" if blocks is None else f"-{size}px-{blocks}b"
+    return Path(f"{Path(out if out is not None else config.sweep.out)}{suffix}")
 
 
 def mean_gap(row: dict, sigmas) -> float | None:
@@ -50,7 +66,7 @@ def transition_n(ns: list, gaps: list, gap_db: float):
 
 
 def summarize_sizes(tables: dict, sigmas, gap_db: float = 1.0) -> dict:
-    """{size: analysis table} -> per size the N, mean gaps and transition N."""
+    """{size label: analysis table} -> per size the N, mean gaps and transition N."""
     summary = {}
     for size, table in tables.items():
         rows = [r for r in table if isinstance(r["N"], int)]
@@ -69,29 +85,36 @@ def run_sizes(path, overrides, sizes, out=None, train: bool = True, progress: bo
 
     base = load_experiment(path, overrides)
     tables = {}
-    for size in sizes:  # every size is checked before anything runs
-        load_experiment(path, [*overrides, f"data.size={size}"])
-    for size in sizes:
-        config = load_experiment(path, [*overrides, f"data.size={size}"])
-        root = size_root(base, size, out)
-        log(f"size {size}x{size}: sweep root {root}")
+
+    def settings(size, blocks):
+        more = [] if blocks is None else [f"model.num_blocks={blocks}"]
+        return [*overrides, f"data.size={size}", *more]
+    for size, blocks in sizes:  # every size is checked before anything runs
+        load_experiment(path, settings(size, blocks))
+    for size, blocks in sizes:
+        config = load_experiment(path, settings(size, blocks))
+        root = size_root(base, size, out, blocks)
+        log(f"size {size_label(size, blocks)}: sweep root {root}")
         if train:
             run_sweep(config, out=root, progress=progress)
-        tables[size] = analyze_sweep(config, out=root, log=log)["table"]
+        tables[size_label(size, blocks)] = analyze_sweep(config, out=root, log=log)["table"]
     sigmas = base.memorization.sigmas
     summary = summarize_sizes(tables, sigmas, gap_db)
-    dest = Path(f"{Path(out if out is not None else base.sweep.out)}-sizes")
+    tag = "-".join(f"{size}px" + (f"{blocks}b" if blocks else "") for size, blocks in sizes)
+    dest = Path(f"{Path(out if out is not None else base.sweep.out)}-sizes-{tag}")
     save_json(summary, dest / "sizes.json")
     xs, ys = {}, {}
-    for s, v in summary["sizes"].items():  # undefined gaps are left out; log axis needs > 0
+    for key, v in summary["sizes"].items():  # undefined gaps are left out; log axis needs > 0
         points = [(n, max(g, 1e-3)) for n, g in zip(v["N"], v["mean_gap_db"]) if g is not None]
+        side, _, blocks = key.partition(":")
+        label = f"{side}x{side}" + (f", {blocks} blocks" if blocks else "")
         if points:
-            xs[f"{s}x{s}"], ys[f"{s}x{s}"] = map(list, zip(*points))
+            xs[label], ys[label] = map(list, zip(*points))
     if ys:
             line_plot(dest / "gap_vs_n_by_size.png", xs, ys, "N (training images)",
                   "train - test PSNR (dB), mean over sigma",
                   "The generalization transition moves to larger N with the image size",
                   logx=True, logy=True)
-    for s, v in summary["sizes"].items():
-        log(f"{s}x{s}: gap closes (< {gap_db:g} dB) from N = {v['transition_n']}")
+    for key, v in summary["sizes"].items():
+        log(f"size {key}: gap closes (< {gap_db:g} dB) from N = {v['transition_n']}")
     return summary

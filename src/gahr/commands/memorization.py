@@ -22,7 +22,8 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no training progress bar")
     p.add_argument("--sizes", help="run the experiment at each image side, e.g. 16,32, in "
                    "<sweep.out>-<size>px, and compare the train-test gap against N across sizes "
-                   "in <sweep.out>-sizes/")
+                   "in <sweep.out>-sizes-<sizes>/; SIZE:BLOCKS (e.g. 16:1,32:2) also sets the "
+                   "UNet's number of blocks per size")
     p.set_defaults(func=run)
 
 
