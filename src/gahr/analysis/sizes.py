@@ -104,8 +104,8 @@ def run_sizes(path, overrides, sizes, out=None, train: bool = True, progress: bo
     dest = Path(f"{Path(out if out is not None else base.sweep.out)}-sizes-{tag}")
     save_json(summary, dest / "sizes.json")
     xs, ys = {}, {}
-    for key, v in summary["sizes"].items():  # undefined gaps are left out; log axis needs > 0
-        points = [(n, max(g, 1e-3)) for n, g in zip(v["N"], v["mean_gap_db"]) if g is not None]
+    for key, v in summary["sizes"].items():  # log axis: undefined and gaps <= 0 left out
+        points = [(n, g) for n, g in zip(v["N"], v["mean_gap_db"]) if g is not None and g > 0]
         side, _, blocks = key.partition(":")
         label = f"{side}x{side}" + (f", {blocks} blocks" if blocks else "")
         if points:
@@ -113,7 +113,7 @@ def run_sizes(path, overrides, sizes, out=None, train: bool = True, progress: bo
     if ys:
             line_plot(dest / "gap_vs_n_by_size.png", xs, ys, "N (training images)",
                   "train - test PSNR (dB), mean over sigma",
-                  "The generalization transition moves to larger N with the image size",
+                  "Train - test gap against N, per image size (gaps <= 0 dB not drawn)",
                   logx=True, logy=True)
     for key, v in summary["sizes"].items():
         log(f"size {key}: gap closes (< {gap_db:g} dB) from N = {v['transition_n']}")
