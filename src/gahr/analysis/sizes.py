@@ -79,7 +79,6 @@ def summarize_sizes(tables: dict, sigmas, gap_db: float = 1.0) -> dict:
 def run_sizes(path, overrides, sizes, out=None, train: bool = True, progress: bool = True,
               gap_db: float = 1.0, log=print) -> dict:
     """The experiment of `path` at each image side in `sizes`; see the module docstring."""
-    from ..report import line_plot
     from ..train import run_sweep
     from .experiment import analyze_sweep
 
@@ -103,18 +102,24 @@ def run_sizes(path, overrides, sizes, out=None, train: bool = True, progress: bo
     tag = "-".join(f"{size}px" + (f"{blocks}b" if blocks else "") for size, blocks in sizes)
     dest = Path(f"{Path(out if out is not None else base.sweep.out)}-sizes-{tag}")
     save_json(summary, dest / "sizes.json")
+    _plot_gaps(dest / "gap_vs_n_by_size.png", summary)
+    for key, v in summary["sizes"].items():
+        log(f"size {key}: gap closes (< {gap_db:g} dB) from N = {v['transition_n']}")
+    return summary
+
+
+def _plot_gaps(path: Path, summary: dict) -> None:
+    """Mean gap against N, one curve per size (log axes: undefined and gaps <= 0 left out)."""
+    from ..report import line_plot
+
     xs, ys = {}, {}
-    for key, v in summary["sizes"].items():  # log axis: undefined and gaps <= 0 left out
+    for key, v in summary["sizes"].items():
         points = [(n, g) for n, g in zip(v["N"], v["mean_gap_db"]) if g is not None and g > 0]
         side, _, blocks = key.partition(":")
         label = f"{side}x{side}" + (f", {blocks} blocks" if blocks else "")
         if points:
             xs[label], ys[label] = map(list, zip(*points))
     if ys:
-            line_plot(dest / "gap_vs_n_by_size.png", xs, ys, "N (training images)",
-                  "train - test PSNR (dB), mean over sigma",
+        line_plot(path, xs, ys, "N (training images)", "train - test PSNR (dB), mean over sigma",
                   "Train - test gap against N, per image size (gaps <= 0 dB not drawn)",
                   logx=True, logy=True)
-    for key, v in summary["sizes"].items():
-        log(f"size {key}: gap closes (< {gap_db:g} dB) from N = {v['transition_n']}")
-    return summary
