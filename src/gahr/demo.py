@@ -12,10 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from .analysis.experiment import ExperimentConfig, analysis_dir, analyze_sweep, load_experiment
 from .config import with_overrides
+from .devices import torch_threads
 from .errors import ConfigError
 from .io import load_json, save_json
 
@@ -59,13 +58,8 @@ def run_demo(out="runs/demo", quick: bool = False, overrides=(), progress: bool 
     log("[2/4] same-seed samples and memorization metrics")
     results = analyze_sweep(config, log=log)
     log("[3/4] Jacobian eigen analysis")
-    threads = torch.get_num_threads()
-    if config.train.threads > 0:  # as training and sampling: oversubscribed cores stall
-        torch.set_num_threads(config.train.threads)
-    try:
+    with torch_threads(config.train.threads):
         eigen = eigen_stage(config, out / "eigen", log=log)
-    finally:
-        torch.set_num_threads(threads)
     log("[4/4] report")
     report = Report(out, "gahr demo: memorization, generalization and the adaptive basis",
                     intro=_intro(config))

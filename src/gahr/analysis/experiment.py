@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..config import SweepConfig, read_toml
+from ..devices import resolve_device, torch_threads
 from ..errors import ConfigError, DataError, ShapeError
 from ..io import atomic_path, save_json
 from . import memorization as mem
@@ -186,9 +187,8 @@ def split_metrics(samples, ok, own, other, denoiser, test, section: Memorization
                                                             .values, ok)
         rows = own_nn.indices[:, 0]
         nearest[ok] = own[rows.clamp_min(0)] * (rows >= 0).view(-1, 1, 1, 1)
-    evaluation = test[:section.n_eval].to(device)
-    gap = mem.train_test_gap(denoiser, own[:section.n_eval].to(device), evaluation,
-                             section.sigmas,
+    evaluation, own_evaluation = test[:section.n_eval].to(device), own[:section.n_eval].to(device)
+    gap = mem.train_test_gap(denoiser, own_evaluation, evaluation, section.sigmas,
                              seed=section.seed, batch_size=section.batch_size)
     record["psnr"] = {part: {sigma_key(s): _plain(v) for s, v in values.items()}
                       for part, values in gap.items()}
@@ -196,9 +196,8 @@ def split_metrics(samples, ok, own, other, denoiser, test, section: Memorization
                                             seed=section.seed, batch_size=section.batch_size)
     record["distance_to_memorization"] = {sigma_key(s): _plain(v) for s, v in distance.items()}
     # In distribution: noisy versions of the model's own training images.
-    on_train = mem.distance_to_memorization(denoiser, own, section.sigmas,
-                                            own[:section.n_eval].to(device), seed=section.seed,
-                                            batch_size=section.batch_size)
+    on_train = mem.distance_to_memorization(denoiser, own, section.sigmas, own_evaluation,
+                                            seed=section.seed, batch_size=section.batch_size)
     record["distance_to_memorization_train"] = {sigma_key(s): _plain(v)
                                                 for s, v in on_train.items()}
     return record, nearest
@@ -209,13 +208,6 @@ def load_run_denoiser(run_dir: Path, training_data, device="cpu"):
     from ..nets import Denoiser, load
 
     return Denoiser(load(run_dir, device=device))
-
-
-def analysis_device(name: str) -> torch.device:
-    """The device of `train.device` ("auto": CUDA when present)."""
-    from ..train.distributed import _device
-
-    return _device(name, None)
 
 
 def _on_cpu(found: "mem.Neighbors") -> "mem.Neighbors":
@@ -295,19 +287,14 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
     if todo and images is None:
         images = load_images(config.data)
     if load_denoiser is load_run_denoiser:
-        device = analysis_device(config.train.device)
+        device = resolve_device(config.train.device, "train.device")
 
         def load_denoiser(run_dir, training_data):
             return load_run_denoiser(run_dir, training_data, device)
-    threads = torch.get_num_threads()
-    if config.train.threads > 0:  # as training: oversubscribed cores slow every step
-        torch.set_num_threads(config.train.threads)
-    try:
+    with torch_threads(config.train.threads):
         for n in todo:
             record = analyze_n(n, pairs[n], images, section, adir, load_denoiser)
             log(f"N={n}: {_one_line(record)}")
-    finally:
-        torch.set_num_threads(threads)
     results_path = adir / "results.json"
     if not todo and results_path.exists() and (adir / "report.html").exists():
         results = json.loads(results_path.read_text())
