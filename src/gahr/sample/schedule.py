@@ -22,8 +22,8 @@ from ..errors import ConfigError
 #: samples): 2021 needs 65 calls per sample, 2024 825 (13x); at sigma_L = 0.05 the RMS
 #: log-spectral error is 0.073 with the 2021 step against 0.032 with the 2024 step (floor of
 #: exact prior samples: 0.019), because late growing steps (h_t -> 0.5) under-sample the
-#: variance by about h/2. The default is the 2021 rule (cheap); the memorization experiment
-#: uses the 2024 preset, as the paper did.
+#: variance by about h/2. The default is the 2021 rule (cheap); the paper-scale memorization
+#: preset uses the 2024 one, as the paper did, the CPU presets the 2021 one.
 PRESETS = {
     "kadkhodaie2021": dict(step="growing", sigma_0=1.0, sigma_L=0.01, h_0=0.01, beta=0.01),
     "kadkhodaie2024": dict(step="constant", sigma_0=1.0, sigma_L=0.05, h_0=0.01, beta=0.1),
