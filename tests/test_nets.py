@@ -6,6 +6,7 @@ import torch
 import gahr
 from gahr.errors import ArchitectureError, CheckpointError, ShapeError
 from gahr.nets import ARCHITECTURES, BFBatchNorm2d, Denoiser, build
+from gahr.nets.layers import PAPER_GAIN_STD
 
 TINY = {
     "unet": dict(channels=1, num_kernels=4, num_blocks=2),
@@ -80,9 +81,46 @@ def test_bf_batchnorm_train_mode_divides_by_batch_sd_and_tracks_it():
     x = torch.randn(8, 3, 5, 5) * torch.tensor([1.0, 2.0, 4.0]).view(1, 3, 1, 1) + 1.0
     out = bn.train()(x)
     sd = torch.sqrt(x.var(dim=(0, 2, 3), unbiased=False) + 1e-5)
-    torch.testing.assert_close(out, x / sd.view(1, 3, 1, 1))
+    torch.testing.assert_close(out, x / sd.view(1, 3, 1, 1) * bn.gain.view(1, 3, 1, 1))
     torch.testing.assert_close(bn.running_sd, 0.9 + 0.1 * sd)
     assert not any("bias" in n for n, _ in bn.named_parameters())
+
+
+def test_bf_norm_gains_start_as_the_paper_code_draws_them():
+    """N(0, (2/9/64)^2) clamped to +-0.025: mean 0, that std, both signs, within the clamp."""
+    torch.manual_seed(0)
+    g = torch.cat([BFBatchNorm2d(1000).gain.detach() for _ in range(20)])
+    assert abs(g.mean()) < 4 * PAPER_GAIN_STD / len(g) ** 0.5
+    assert g.std() == pytest.approx(PAPER_GAIN_STD, rel=0.02)
+    assert g.abs().max() <= 0.025 and (g < 0).any() and (g > 0).any()
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_a_fresh_net_is_close_to_the_identity_denoiser(arch):
+    """With the paper's gains the residual of a fresh net is tiny: ||r(x)|| / ||x|| < 1e-3 on
+    clean images (with gains 1 it is not)."""
+    torch.manual_seed(0)
+    x = torch.rand(4, 1, 32, 32)
+    net = build(arch, **TINY[arch]).eval()
+    with torch.no_grad():
+        ratio = net(x).norm() / x.norm()
+        for m in net.modules():
+            if isinstance(m, BFBatchNorm2d):
+                m.gain.fill_(1.0)
+        ones = net(x).norm() / x.norm()
+    assert ratio < 1e-3 < ones, (ratio, ones)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_bf16_autocast_keeps_homogeneity(arch):
+    """f(a y) = a f(y) under bf16 autocast on CPU, to bf16 rounding: relative error < 2e-2
+    (bf16 has 8 bits of mantissa, ~4e-3 relative per rounding, accumulated over the layers)."""
+    net = trained_like(arch, TINY[arch])
+    y = torch.rand(2, 1, 16, 16)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for a in (0.1, 3.0, 40.0):
+            lhs, rhs = net(a * y).float(), a * net(y).float()
+            assert (lhs - rhs).norm() / rhs.norm() < 2e-2, a
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))

@@ -103,19 +103,23 @@ def test_training_raises_psnr_well_above_the_noisy_input(tmp_path):
     assert result.metrics["train_psnr_50"] > noisy + 5
 
 
-@pytest.mark.parametrize("weight", ["none", "inverse_variance"])
+@pytest.mark.parametrize("weight", ["none", "inverse_variance", "balanced"])
 def test_loss_weights_have_their_closed_form_on_a_zero_net(tmp_path, monkeypatch, weight):
     """A net with zero weights returns a zero residual, so its loss per image is
-    sigma^2 ||z||^2 (plain) or ||z||^2 (inverse variance, sigma above the floor): on average
-    D E[sigma^2] and D, for D pixels; all gradients vanish, so every step sees the same net."""
+    sigma^2 ||z||^2 (plain), ||z||^2 (inverse variance, sigma above the floor) or
+    s^2 sigma^2 / (sigma^2 + s^2) ||z||^2 (balanced, s = 0.05): on average D E[sigma^2], D and
+    D s^2 E[1 - s^2 / (sigma^2 + s^2)], for D pixels; all gradients vanish, so every step sees
+    the same net."""
     monkeypatch.setattr(torch.nn.init, "kaiming_normal_", lambda w, **_: w.data.zero_())
     losses = []
     cfg = tiny(f"train.loss_weight={weight}", "train.sigma_min=0.02", "train.sigma_max=0.5",
                "train.samples_per_epoch=320", "train.epochs=1")  # 20 steps of 16 images
     train(cfg, tmp_path / weight, images=discs(64, 16), progress=False,
           callbacks=[lambda epoch, step, loss: losses.append(float(loss))])
-    D, lo, hi = 256, 0.02, 0.5
-    expected = D if weight == "inverse_variance" else D * (hi**3 - lo**3) / (3 * (hi - lo))
+    D, lo, hi, s = 256, 0.02, 0.5, 0.05
+    expected = {"none": D * (hi**3 - lo**3) / (3 * (hi - lo)), "inverse_variance": D,
+                "balanced": D * s**2 * (1 - s * (math.atan(hi / s) - math.atan(lo / s)) / (hi - lo))
+                }[weight]
     assert sum(losses) / len(losses) == pytest.approx(expected, rel=0.03)
 
 
@@ -131,20 +135,25 @@ def test_run_dir_contents_and_saved_net(tmp_path):
     assert ckpt["epoch"] == 2 and ckpt["step"] == 0
     # Without held-out data (n_test = 16 of 64) N = 48; the mean is that of the training set.
     assert net.meta["n_train"] == 48 and 0 < net.meta["mean_intensity"] < 1
+    # The saved net is the weight average (the default recipe's), not the last iterate.
+    assert ckpt["ema"]["updates"] == 8
     for k, v in net.state_dict().items():
-        assert torch.equal(v, ckpt["model"][k])
+        assert torch.equal(v, ckpt["ema"]["model"][k])
+    assert not all(torch.equal(v, ckpt["model"][k]) for k, v in net.state_dict().items())
     again = train(tiny(), tmp_path, images=images, progress=False)
     assert again.already_finished
 
 
-def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("recipe", ["modern", "paper"])
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, recipe):
     images = discs(40, 8)
-    # A UNet: BF batch-norm running statistics must resume too.
+    # A UNet: BF batch-norm running statistics must resume too; "modern" has a weight average
+    # (saved in the checkpoint, its BF-norm sds recomputed) and a per-step cosine schedule.
     cfg = load_config(None, ["model.arch=unet", "model.num_kernels=4", "model.num_blocks=1",
                              "train.epochs=3", "train.samples_per_epoch=40",
                              "train.batch_size=8", "train.eval_sigmas=[0.2]",
                              "train.eval_images=8", "data.n_test=8", "train.device=cpu",
-                             "train.threads=1"])
+                             "train.threads=1", f"train.recipe={recipe}"])
     full = train(cfg, tmp_path / "full", images=images, progress=False)
 
     def stop(epoch, step, loss):

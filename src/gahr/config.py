@@ -84,28 +84,62 @@ class ModelConfig:
         return {"arch": self.arch, **self.config}
 
 
+#: The training recipes: values of the recipe fields of `TrainConfig` that a run leaves unset.
+#: "paper" is every choice of the paper's code (Kaiming init of every conv, its small random
+#: BF-norm gains, summed squared error, learning rate halved every `lr_halve_every` epochs, no
+#: weight average, no clipping). "modern" is what `benchmarks/recipe.py` measured best per step
+#: on a CPU budget (the measured effect of each choice is in the field comments below).
+RECIPES: dict[str, dict] = {
+    "paper": dict(norm_gain_init="paper", output_init="kaiming", ema_decay=0.0,
+                  loss_weight="none", lr_schedule="halving", warmup_steps=0, grad_clip=0.0),
+    "modern": dict(norm_gain_init="paper", output_init="zero", ema_decay=0.999,
+                   loss_weight="balanced", lr_schedule="cosine", warmup_steps=0, grad_clip=0.0),
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """`[train]`: noise sampling, optimization, evaluation and the device."""
+    """`[train]`: noise sampling, optimization, evaluation and the device.
+
+    The recipe fields (`norm_gain_init` .. `grad_clip`, default None) take the values of
+    `RECIPES[recipe]` unless set; the saved config holds the resolved values.
+    """
 
     epochs: int = 1000
     samples_per_epoch: int = 250_000  # small sets are repeated: every N sees the same steps
     batch_size: int = 512
     lr: float = 1e-3
-    lr_halve_every: int = 100  # epochs
+    lr_halve_every: int = 100  # epochs (lr_schedule = "halving")
     sigma_min: float = 0.0  # on the [0, 1] intensity scale
     sigma_max: float = 1.0
     sigma_dist: Literal["uniform", "quadratic"] = "uniform"  # quadratic: sqrt(sigma) uniform
+    recipe: Literal["modern", "paper"] = "modern"
+    # BF-norm gains: "paper" N(0, (2/9/64)^2) clamped to +-0.025 (the net starts as the
+    # identity denoiser), "ones" (the usual batch-norm init; the residual of a fresh net is
+    # then larger than the image).
+    norm_gain_init: Literal["paper", "ones"] | None = None
+    # The last conv: "kaiming" as every other conv (the paper), or "zero" (residual exactly 0).
+    output_init: Literal["kaiming", "zero"] | None = None
+    # Exponential moving average of the weights (0: off). The decay used at step t is
+    # min(ema_decay, (1 + t) / (10 + t)), so short runs average over their last ~10% of steps.
+    # The average is what is evaluated and saved; its BF-norm running sds are recomputed from
+    # training batches before each evaluation (they are not averaged: the averaged weights
+    # produce activations of another scale than the weights whose statistics were tracked).
+    ema_decay: float | None = None
     # "none": summed squared error (the paper). "inverse_variance": each image's squared error
-    # divided by max(sigma, 1/255)^2, so every noise level pulls equally (the low-noise end is
-    # otherwise learned last: short runs end worse than the noisy input there). It trades the
-    # high end for the low: C^alpha (alpha = 1, 32x32, UNet 16k/2b), 500 steps, test PSNR at
-    # 5 / 25 / 50 (/255): plain 21.9 / 21.2 / 19.7 dB, inverse_variance 31.0 / 20.3 / 14.6 dB.
-    loss_weight: Literal["none", "inverse_variance"] = "none"
+    # divided by max(sigma, 1/255)^2. "balanced": times s_w^2 / (sigma^2 + s_w^2), s_w =
+    # loss_sigma_w: plain below s_w, per unit noise variance above it.
+    loss_weight: Literal["none", "inverse_variance", "balanced"] | None = None
+    loss_sigma_w: float = 0.05
+    # "halving": lr * 0.5^(epoch // lr_halve_every) (the paper); "cosine": per step, from lr
+    # to 0 over the whole run, after `warmup_steps` of linear warm-up.
+    lr_schedule: Literal["halving", "cosine"] | None = None
+    warmup_steps: int | None = None
+    grad_clip: float | None = None  # max global gradient norm; 0: no clipping
     eval_sigmas: tuple[float, ...] = (5 / 255, 15 / 255, 25 / 255, 50 / 255, 100 / 255)
     eval_images: int = 256  # training images used for the train PSNR
     eval_every: int = 1  # epochs
-    init: Literal["kaiming", "default"] = "kaiming"  # kaiming normal, fan_in, as the paper
+    init: Literal["kaiming", "default"] = "kaiming"  # convs: kaiming normal, fan_in (the paper)
     seed: int = 0
     device: str = "auto"
     amp: Literal["off", "bf16"] = "off"
@@ -114,6 +148,9 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads; 0: torch's default (cores / ranks under DDP)
 
     def __post_init__(self):
+        for key, value in RECIPES[self.recipe].items():
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, value)
         for name in ("epochs", "samples_per_epoch", "batch_size", "lr_halve_every",
                      "eval_every"):
             if getattr(self, name) < 1:
@@ -127,6 +164,11 @@ class TrainConfig:
         if any(not s > 0 for s in self.eval_sigmas):
             raise ConfigError(f"train.eval_sigmas={list(self.eval_sigmas)}: every noise level "
                               "must be positive")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"train.ema_decay={self.ema_decay} must be in [0, 1); 0 is off")
+        if not (self.loss_sigma_w > 0 and self.warmup_steps >= 0 and self.grad_clip >= 0):
+            raise ConfigError("train.loss_sigma_w must be > 0, train.warmup_steps and "
+                              "train.grad_clip >= 0 (0: off)")
 
 
 @dataclass(frozen=True)
@@ -298,8 +340,18 @@ def load_config(path=None, overrides=(), cls=Config):
 
 
 def with_overrides(config, overrides=()):
-    """A copy of a config with `section.key=value` overrides applied and checked."""
-    return from_dict(type(config), apply_overrides(to_dict(config), overrides))
+    """A copy of a config with `section.key=value` overrides applied and checked.
+
+    Overriding `train.recipe` resets the recipe fields that the overrides do not set, so they
+    follow the new recipe instead of keeping the old one's resolved values.
+    """
+    raw = to_dict(config)
+    paths = [parse_override(text)[0] for text in overrides]
+    if ["train", "recipe"] in paths and "train" in raw:
+        for key in RECIPES["paper"]:
+            if ["train", key] not in paths:
+                raw["train"].pop(key, None)
+    return from_dict(type(config), apply_overrides(raw, overrides))
 
 
 def save_config(config, path) -> None:

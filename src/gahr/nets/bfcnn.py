@@ -27,6 +27,11 @@ class BFCNN(nn.Module):
         self.norms = nn.ModuleList(BFBatchNorm2d(num_kernels) for _ in range(num_layers - 2))
         self.relu = nn.ReLU(inplace=True)
 
+    @property
+    def output_conv(self) -> nn.Conv2d:
+        """The last conv, which maps features to the residual."""
+        return self.convs[-1]
+
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         x = self.convs[0](y)
         if not self.config["first_layer_linear"]:

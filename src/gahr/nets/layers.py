@@ -11,13 +11,16 @@ class BFBatchNorm2d(nn.Module):
     (batch, height, width); the running estimate of sd is updated with momentum 0.1.
     Evaluation: x / running_sd * gain. No mean is subtracted and no shift is added, so in
     evaluation the layer is linear and `f(a*x) == a*f(x)` for every a.
+
+    The gains start as the paper's code starts them (`paper_gains`): small random values, so a
+    freshly built net's residual is close to 0 and the net starts as the identity denoiser.
     """
 
     def __init__(self, num_channels: int, eps: float = 1e-5, momentum: float = 0.1):
         super().__init__()
         self.eps = eps
         self.momentum = momentum
-        self.gain = nn.Parameter(torch.ones(num_channels))
+        self.gain = nn.Parameter(paper_gains(num_channels))
         self.register_buffer("running_sd", torch.ones(num_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -31,6 +34,17 @@ class BFBatchNorm2d(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.gain.numel()}, eps={self.eps}, momentum={self.momentum}"
+
+
+#: Gain init of the paper's code (`BF_batchNorm`): normal with std 2/9/64, clamped to +-0.025.
+PAPER_GAIN_STD, PAPER_GAIN_CLAMP = 2 / 9 / 64, 0.025
+
+
+def paper_gains(num_channels: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Initial BF-norm gains as the paper's code draws them: N(0, (2/9/64)^2), clamped to
+    +-0.025 (the clamp is almost never active: 7 standard deviations). Signs are random."""
+    g = torch.randn(num_channels, generator=generator) * PAPER_GAIN_STD
+    return g.clamp_(-PAPER_GAIN_CLAMP, PAPER_GAIN_CLAMP)
 
 
 def bf_conv(c_in: int, c_out: int, kernel_size: int = 3) -> nn.Conv2d:

@@ -54,6 +54,11 @@ class UNet(nn.Module):
             self.decoder.append(nn.Sequential(*layers))
 
     @property
+    def output_conv(self) -> nn.Conv2d:
+        """The last conv, which maps features to the residual."""
+        return self.decoder[0][-1]
+
+    @property
     def multiple(self) -> int:
         """Spatial sizes that need no padding are multiples of this."""
         return 2 ** self.config["num_blocks"]

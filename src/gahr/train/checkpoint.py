@@ -15,8 +15,9 @@ RESUMABLE_CHANGES = {"epochs", "device", "threads", "compile", "eval_every"}
 
 
 def save_checkpoint(run_dir, *, net, optimizer, noise_rng: torch.Generator, epoch: int,
-                    step: int, loss_sum: float, loss_count: int) -> None:
-    """Write the state after `step` steps of epoch `epoch` (step 0: the epoch has not begun)."""
+                    step: int, loss_sum: float, loss_count: int, ema=None) -> None:
+    """Write the state after `step` steps of epoch `epoch` (step 0: the epoch has not begun);
+    `ema`, a `WeightAverage`, is saved beside the net."""
     state = {
         "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
         "optimizer": optimizer.state_dict(),
@@ -24,6 +25,8 @@ def save_checkpoint(run_dir, *, net, optimizer, noise_rng: torch.Generator, epoc
         "epoch": int(epoch), "step": int(step),
         "loss_sum": float(loss_sum), "loss_count": int(loss_count),
     }
+    if ema is not None:
+        state["ema"] = ema.state_dict()
     with atomic_path(Path(run_dir) / CHECKPOINT) as tmp:
         torch.save(state, tmp)
 

@@ -1,8 +1,10 @@
 """Training a universal blind denoiser: one net for every noise level, never told the level.
 
 Each image y = x + sigma z gets its own sigma (`sample_sigmas`); the net r predicts the noise
-sigma z, and the loss is the paper's summed squared error over the batch divided by the batch
-size, sum_i ||r(y_i) - sigma_i z_i||^2 / B. Adam, learning rate halved every K epochs.
+sigma z, and the loss is the squared error per image, sum_i w(sigma_i) ||r(y_i) - sigma_i z_i||^2
+/ B, with the weight w of the recipe (`gahr.train.recipe`; w = 1 is the paper's). Adam, with the
+recipe's learning-rate schedule and, optionally, an exponential average of the weights
+(`gahr.train.ema`) that is what gets evaluated and saved.
 """
 
 import math
@@ -11,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
@@ -21,9 +22,13 @@ from ..nets import build, load, save
 from . import distributed as D
 from .checkpoint import CONFIG_JSON, check_resumable, is_finished, load_checkpoint, save_checkpoint
 from .dataset import TrainingData, load_images, select
+from .ema import WeightAverage, recalibrate
 from .interrupt import StopRequest
 from .metrics import MetricsLog, evaluate, read_metrics, sigma_label, summarize
 from .noise import epoch_order, sample_sigmas
+from .recipe import initialize, learning_rate, loss_function
+
+CALIBRATION_BATCHES = 16  # training batches that set the weight average's BF-norm sds
 
 
 @dataclass
@@ -46,6 +51,10 @@ class _Run:
     rng: torch.Generator  # sigmas and noise; identical on every rank
     images: torch.Tensor  # the training set, on the device
     noise: torch.Tensor  # (global batch, C, H, W) buffer, refilled in place each step
+    loss: object  # the recipe's loss callable (residual, noise, sigma) -> scalar
+    steps: int  # steps per epoch
+    ema: WeightAverage | None = None
+    calibrated_at: int | None = None  # global step at which the average's sds were last set
     epoch: int = 0
     step: int = 0  # steps done in `epoch`
     loss_sum: torch.Tensor | None = None
@@ -86,17 +95,16 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
     net = build_net(config, data.train).to(d.device)
     if d.is_main:
         save_config(config, run_dir / CONFIG_JSON)
-    run = _make_run(net, data, tc, d)
+    run = _make_run(net, data, tc, d, steps=max(1, tc.samples_per_epoch // tc.batch_size))
     ckpt = load_checkpoint(run_dir)
     if ckpt is not None:
         _restore(run, ckpt)
     log = MetricsLog(run_dir, keep_until_epoch=run.epoch, enabled=d.is_main)
-    steps = max(1, tc.samples_per_epoch // tc.batch_size)
     row = _last_row(run_dir) if d.is_main else {}
     with StopRequest() as stop:
         try:
             while run.epoch < tc.epochs:
-                _train_epoch(run, tc, d, steps, stop, callbacks, progress)
+                _train_epoch(run, tc, d, stop, callbacks, progress)
                 row = _end_epoch(run, config, data, d, log, run_dir)
                 if progress and d.is_main:
                     tqdm.write(summarize(row))
@@ -110,7 +118,8 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
         _finish(run, config, data, run_dir, log.rows)
     D.barrier(d)
     resumed = (ckpt["epoch"], ckpt["step"]) if ckpt is not None else None
-    return TrainResult(run_dir, run.net.eval(), row, resumed_from=resumed, is_main=d.is_main)
+    return TrainResult(run_dir, _evaluated_net(run, tc), row, resumed_from=resumed,
+                       is_main=d.is_main)
 
 
 def build_net(config: Config, images: torch.Tensor) -> nn.Module:
@@ -122,11 +131,7 @@ def build_net(config: Config, images: torch.Tensor) -> nn.Module:
                           f"{channels} channel(s); drop model.channels or convert the data")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.train.seed)
-        net = build(config.model.arch, **model_cfg)
-        if config.train.init == "kaiming":
-            for m in net.modules():  # as the paper: every conv, He-normal fan_in
-                if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
-                    nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in")
+        net = initialize(build(config.model.arch, **model_cfg), config.train)
     try:
         with torch.no_grad():
             out = net.eval()(images[:1])
@@ -139,7 +144,7 @@ def build_net(config: Config, images: torch.Tensor) -> nn.Module:
     return net.train()
 
 
-def _make_run(net, data: TrainingData, tc, d) -> _Run:
+def _make_run(net, data: TrainingData, tc, d, steps: int) -> _Run:
     # NHWC convolutions: ~1.7x faster steps for the UNet on CPU (oneDNN) and the layout
     # tensor cores want on CUDA; other devices keep NCHW unless asked.
     auto = d.device.type in ("cpu", "cuda")
@@ -157,7 +162,9 @@ def _make_run(net, data: TrainingData, tc, d) -> _Run:
     images = data.train.to(d.device)
     noise = torch.empty((tc.batch_size, *images.shape[1:]), device=d.device)
     zero = torch.zeros((), dtype=torch.float64, device=d.device)
-    return _Run(net, model, optimizer, rng, images, noise, loss_sum=zero)
+    ema = WeightAverage(net, tc.ema_decay) if tc.ema_decay > 0 else None
+    return _Run(net, model, optimizer, rng, images, noise, loss_function(tc), steps, ema=ema,
+                loss_sum=zero)
 
 
 def _restore(run: _Run, ckpt: dict) -> None:
@@ -166,12 +173,12 @@ def _restore(run: _Run, ckpt: dict) -> None:
     run.rng.set_state(ckpt["noise_rng"])
     run.epoch, run.step, run.loss_count = ckpt["epoch"], ckpt["step"], ckpt["loss_count"]
     run.loss_sum.fill_(ckpt["loss_sum"])
+    if run.ema is not None:
+        run.ema.load_state_dict(ckpt["ema"])
 
 
-def _train_epoch(run: _Run, tc, d, steps: int, stop, callbacks, progress) -> None:
-    lr = tc.lr * 0.5 ** (run.epoch // tc.lr_halve_every)
-    for group in run.optimizer.param_groups:
-        group["lr"] = lr
+def _train_epoch(run: _Run, tc, d, stop, callbacks, progress) -> None:
+    steps = run.steps
     order = epoch_order(len(run.images), steps * tc.batch_size, tc.seed, run.epoch)
     order = order.to(run.images.device)
     b = tc.batch_size // d.world
@@ -184,6 +191,8 @@ def _train_epoch(run: _Run, tc, d, steps: int, stop, callbacks, progress) -> Non
         while run.step < steps:
             start = run.step * tc.batch_size + d.rank * b
             run.consistent = False
+            for group in run.optimizer.param_groups:
+                group["lr"] = learning_rate(tc, run.epoch, run.step, steps)
             loss = _step(run, order[start:start + b], slice(d.rank * b, (d.rank + 1) * b), tc)
             run.loss_sum += loss
             run.loss_count += 1
@@ -191,9 +200,7 @@ def _train_epoch(run: _Run, tc, d, steps: int, stop, callbacks, progress) -> Non
             run.consistent = True
             bar.update()
             if run.step % 10 == 0 or run.step == steps:
-                value = loss.item()  # a sync: not every step
-                shown = {"psnr": f"{_loss_psnr(value, pixels):.2f}"}  # of a plain SE loss only
-                bar.set_postfix(loss=f"{value:.4g}", **(shown if tc.loss_weight == "none" else {}))
+                bar.set_postfix(_progress_fields(loss.item(), pixels, tc))  # .item(): a sync
             for cb in callbacks:
                 cb(run.epoch, run.step, loss)
             if D.any_rank(stop.requested, d):
@@ -211,23 +218,47 @@ def _step(run: _Run, idx: torch.Tensor, own: slice, tc) -> torch.Tensor:
     noisy = run.images[idx].add_(noise)  # indexing copies: adding in place is safe
     with torch.autocast(run.images.device.type, dtype=torch.bfloat16, enabled=tc.amp == "bf16"):
         residual = run.model(noisy)
-    if tc.loss_weight == "inverse_variance":
-        weight = sigma[own].clamp_min(LOSS_SIGMA_FLOOR).pow_(-2)
-        loss = ((residual.float() - noise).square() * weight).sum() / len(idx)
-    else:
-        loss = F.mse_loss(residual.float(), noise, reduction="sum") / len(idx)
+    loss = run.loss(residual, noise, sigma[own])
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if tc.grad_clip > 0:
+        nn.utils.clip_grad_norm_(run.net.parameters(), tc.grad_clip)
     run.optimizer.step()
+    if run.ema is not None:
+        run.ema.update(run.net)
     return loss.detach()
 
 
-LOSS_SIGMA_FLOOR = 1 / 255  # inverse_variance weights stop growing below this noise level
+def _progress_fields(loss: float, pixels: int, tc) -> dict:
+    """The progress bar's loss (weighted squared error per image, intensity^2 units) and, for
+    the unweighted loss, the PSNR of the denoised batch it implies."""
+    fields = {"loss": f"{loss:.4g}"}
+    if tc.loss_weight == "none":
+        fields["psnr"] = f"{10 * math.log10(pixels / loss):.2f}" if loss > 0 else "inf"
+    return fields
 
 
-def _loss_psnr(loss: float, pixels: int) -> float:
-    """PSNR of the denoised batch: the loss is the summed squared error per image."""
-    return 10 * math.log10(pixels / loss) if loss > 0 else float("inf")
+def _evaluated_net(run: _Run, tc) -> nn.Module:
+    """The net that is evaluated and saved: the weight average (its BF-norm sds recomputed on
+    training batches drawn from a generator of their own, so resuming changes nothing) or the
+    net itself, in eval mode."""
+    if run.ema is None:
+        return run.net.eval()
+    step = run.epoch * run.steps + run.step
+    if run.calibrated_at == step:
+        return run.ema.net
+    run.calibrated_at = step
+    g = torch.Generator(run.images.device).manual_seed(tc.seed * 1_000_003 + step)
+    b = min(tc.batch_size, 256)
+
+    def batches():
+        for _ in range(CALIBRATION_BATCHES):
+            idx = torch.randint(len(run.images), (b,), generator=g, device=g.device)
+            sigma = sample_sigmas(b, tc.sigma_min, tc.sigma_max, tc.sigma_dist, g, g.device)
+            z = torch.randn((b, *run.images.shape[1:]), generator=g, device=g.device)
+            yield run.images[idx] + sigma * z
+
+    return recalibrate(run.ema.net, batches())
 
 
 def _end_epoch(run: _Run, config, data: TrainingData, d, log, run_dir) -> dict:
@@ -241,7 +272,7 @@ def _end_epoch(run: _Run, config, data: TrainingData, d, log, run_dir) -> dict:
     row = {"epoch": run.epoch, "step": run.epoch * max(1, tc.samples_per_epoch // tc.batch_size),
            "lr": run.optimizer.param_groups[0]["lr"], "loss": loss}
     if run.epoch % tc.eval_every == 0 or run.epoch == tc.epochs:
-        row.update(_eval_row(run.net, data, tc))
+        row.update(_eval_row(_evaluated_net(run, tc), data, tc))
     row["seconds"] = round(time.monotonic() - run.started, 3)  # training and evaluation
     log.append(row)
     _checkpoint(run, run_dir)
@@ -250,8 +281,6 @@ def _end_epoch(run: _Run, config, data: TrainingData, d, log, run_dir) -> dict:
 
 
 def _eval_row(net: nn.Module, data: TrainingData, tc) -> dict:
-    net.eval()
-
     def denoiser(y):
         return y - net(y)
 
@@ -269,7 +298,7 @@ def _eval_row(net: nn.Module, data: TrainingData, tc) -> dict:
 def _checkpoint(run: _Run, run_dir) -> None:
     save_checkpoint(run_dir, net=run.net, optimizer=run.optimizer, noise_rng=run.rng,
                     epoch=run.epoch, step=run.step, loss_sum=run.loss_sum.item(),
-                    loss_count=run.loss_count)
+                    loss_count=run.loss_count, ema=run.ema)
 
 
 def _finish(run: _Run, config: Config, data: TrainingData, run_dir, rows) -> None:
@@ -279,8 +308,9 @@ def _finish(run: _Run, config: Config, data: TrainingData, run_dir, rows) -> Non
             "split": config.data.split, "data": to_dict(config.data), "epochs": run.epoch,
             "sigma_min": config.train.sigma_min, "sigma_max": config.train.sigma_max,
             "image_size": list(data.train.shape[-2:])}  # what samplers draw by default
-    save(run.net.eval(), run_dir, meta=meta)
-    write_figures(run.net, data, config.train, rows, Path(run_dir) / "figures")
+    net = _evaluated_net(run, config.train)
+    save(net, run_dir, meta=meta)
+    write_figures(net, data, config.train, rows, Path(run_dir) / "figures")
 
 
 def _last_row(run_dir) -> dict:

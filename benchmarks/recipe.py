@@ -1,0 +1,172 @@
+"""Training-recipe ablation: test PSNR per noise level after a fixed number of steps.
+
+Every variant trains the same bias-free UNet (16 kernels, 2 blocks) with `gahr.train.train` from
+the same seed on the same images, one torch thread, batch 32, Adam at lr 1e-3, sigma drawn with
+the paper's quadratic law; only the recipe fields differ. Each is then measured on images the
+training never saw (C^alpha: a fresh generator seed; Fashion-MNIST: the t10k split) with a noise
+draw of its own: PSNR at 0 (the clean image), 2, 5, 15, 25, 50, 100 (/255) and the slope of
+output PSNR against input PSNR over 15-100/255 (MSE at 8 log-spaced sigmas).
+
+    python benchmarks/recipe.py [--data calpha2,fashion32] [--steps 600] [--variants a,b]
+                                [--match] [--out results.json]
+
+`--match` adds the steps the best recipe needs to reach the mean PSNR (over the seven sigmas)
+of the `today` recipe trained 5x longer, as a ratio. Results accumulate in `--out` (JSON), so
+an interrupted run resumes where it stopped.
+"""
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gahr.analysis import fit_loglog_slope, mse_curve
+from gahr.config import load_config
+from gahr.data import open_dataset
+from gahr.nets import Denoiser
+from gahr.train import evaluate, train
+
+EVAL_SIGMAS = [0, 2, 5, 15, 25, 50, 100]  # /255
+SLOPE_RANGE = (15 / 255, 100 / 255)
+N_TEST, EVAL_SEED = 256, 777
+
+DATA = {
+    # Blurred C^alpha, alpha = 2 (the paper's class: 2x2 blur of the mask), 4096 + 256 images.
+    "calpha2": dict(train=["data.source=calpha", "data.num_images=4352", "data.size=32",
+                           "data.options={alpha = 2.0, blur = [2, 2]}", "train.sigma_max=0.5"],
+                    test=lambda: open_dataset("calpha", n=N_TEST, size=32, seed=12345,
+                                              alpha=2.0, blur=(2, 2))),
+    # Fashion-MNIST padded to 32x32: the 60000 training images; the test split is fresh.
+    "fashion32": dict(train=["data.source=fashion-mnist",
+                             "data.options={split = \"train\", pad = true}",
+                             "train.sigma_max=1.0"],
+                      test=lambda: open_dataset("fashion-mnist", split="test",
+                                                pad=True)[:N_TEST]),
+}
+
+# Each variant: the recipe fields it sets on top of the base run. "today" is the recipe before
+# this ablation (Kaiming init everywhere, BF-norm gains 1, plain loss, halving schedule).
+VARIANTS = {
+    "today": ["train.recipe=paper", "train.norm_gain_init=ones"],
+    "paper": ["train.recipe=paper"],
+    "modern": ["train.recipe=modern"],
+    "modern, kaiming output": ["train.recipe=modern", "train.output_init=kaiming"],
+    "modern, no EMA": ["train.recipe=modern", "train.ema_decay=0"],
+    "modern, plain loss": ["train.recipe=modern", "train.loss_weight=none"],
+    "modern, inverse-variance loss": ["train.recipe=modern", "train.loss_weight=inverse_variance"],
+    "modern, halving lr": ["train.recipe=modern", "train.lr_schedule=halving"],
+    "modern, clip 1": ["train.recipe=modern", "train.grad_clip=1.0"],
+    "modern, gains 1": ["train.recipe=modern", "train.norm_gain_init=ones"],
+    "modern, lr 2e-3": ["train.recipe=modern", "train.lr=2e-3"],
+    "paper + EMA": ["train.recipe=paper", "train.ema_decay=0.999"],
+    "paper + balanced loss": ["train.recipe=paper", "train.loss_weight=balanced"],
+    "paper + cosine lr": ["train.recipe=paper", "train.lr_schedule=cosine"],
+    "paper + zero output": ["train.recipe=paper", "train.output_init=zero"],
+}
+
+
+def base_overrides(steps: int) -> list[str]:
+    """Ten epochs of steps/10 steps of batch 32 (halving: lr halved every 3 epochs)."""
+    return ["model.arch=unet", "model.num_kernels=16", "model.num_blocks=2", "data.n_test=64",
+            "train.epochs=10", f"train.samples_per_epoch={steps // 10 * 32}",
+            "train.batch_size=32", "train.lr=1e-3", "train.lr_halve_every=3",
+            "train.sigma_min=0", "train.sigma_dist=quadratic", "train.eval_every=10",
+            "train.eval_sigmas=[\"25/255\"]", "train.eval_images=64", "train.device=cpu",
+            "train.threads=1", "train.seed=0"]
+
+
+def measure(net, test: torch.Tensor) -> dict:
+    """PSNR at EVAL_SIGMAS and the PSNR slope over SLOPE_RANGE on the fresh test images."""
+    denoiser = Denoiser(net.eval())
+    psnr = evaluate(denoiser, test, [s / 255 for s in EVAL_SIGMAS], seed=EVAL_SEED)
+    sigmas = np.geomspace(*SLOPE_RANGE, 8)
+    fit = fit_loglog_slope(sigmas, mse_curve(denoiser, test, sigmas, seed=EVAL_SEED))
+    return {"psnr": [psnr[s / 255] for s in EVAL_SIGMAS], "psnr_slope": fit.psnr_slope}
+
+
+def run_variant(data: str, variant: str, steps: int, test: torch.Tensor) -> dict:
+    overrides = [*base_overrides(steps), *DATA[data]["train"], *VARIANTS[variant]]
+    config = load_config(None, overrides)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train(config, Path(tmp) / "run", progress=False)
+    seconds = time.monotonic() - start
+    return {"data": data, "variant": variant, "steps": steps, "seconds": round(seconds, 1),
+            **measure(result.net, test)}
+
+
+def identity_row(data: str, test: torch.Tensor) -> dict:
+    psnr = [math.inf if s == 0 else -20 * math.log10(s / 255) for s in EVAL_SIGMAS]
+    return {"data": data, "variant": "noisy input (identity)", "steps": 0, "seconds": 0,
+            "psnr": psnr, "psnr_slope": 0.0}
+
+
+def markdown(rows: list[dict]) -> str:
+    head = " / ".join(str(s) for s in EVAL_SIGMAS)
+    lines = [f"| data | recipe | steps | PSNR (dB) at {head} (/255) | PSNR slope 15-100/255 | "
+             "CPU s |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        psnr = " / ".join("inf" if math.isinf(p) else f"{p:.1f}" for p in r["psnr"])
+        lines.append(f"| {r['data']} | {r['variant']} | {r['steps']} | {psnr} | "
+                     f"{r['psnr_slope']:.2f} | {r['seconds']:.0f} |")
+    return "\n".join(lines)
+
+
+def steps_to_match(data: str, best: str, target: float, test, done, save) -> str:
+    """The fewest of 150, 300, 600, 1200, 3000 steps at which `best` reaches `target`."""
+    for steps in (150, 300, 600, 1200, 3000):
+        row = cached(done, save, data, best, steps, test)
+        if np.mean(row["psnr"][1:]) >= target:
+            return f"{steps}"
+    return "more than 3000"
+
+
+def cached(done: dict, save, data: str, variant: str, steps: int, test) -> dict:
+    key = f"{data}|{variant}|{steps}"
+    if key not in done:
+        done[key] = run_variant(data, variant, steps, test)
+        save()
+        print(markdown([done[key]]).splitlines()[-1], flush=True)
+    return done[key]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=",".join(DATA))
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--best", default="modern", help="the recipe that --match measures")
+    p.add_argument("--match", action="store_true")
+    p.add_argument("--out", default="benchmarks/results/recipe.json")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    done = json.loads(out.read_text()) if out.exists() else {}
+
+    def save():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(done, indent=1))
+
+    for data in args.data.split(","):
+        test = DATA[data]["test"]()
+        rows = [identity_row(data, test)]
+        rows += [cached(done, save, data, v, args.steps, test) for v in args.variants.split(",")]
+        print(markdown(rows), flush=True)
+        if args.match:
+            long = cached(done, save, data, "today", 5 * args.steps, test)
+            target = float(np.mean(long["psnr"][1:]))  # sigma > 0: the clean PSNR can be inf
+            steps = steps_to_match(data, args.best, target, test, done, save)
+            print(f"\n{data}: {args.best} reaches the mean PSNR (2-100/255) of today's recipe "
+                  f"at {5 * args.steps} steps ({target:.2f} dB) after {steps} steps\n",
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
