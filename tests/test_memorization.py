@@ -191,9 +191,6 @@ def test_distance_to_a_one_image_oracle_is_closed_form():
 
 
 def test_distance_uses_the_library_oracle_by_default():
-    oracles = pytest.importorskip("gahr.oracles")
-    if not hasattr(oracles, "EmpiricalOracle"):
-        pytest.skip("gahr.oracles.EmpiricalOracle has not landed")
     train, images = torch.rand(8, 1, 4, 4), torch.rand(3, 1, 4, 4)
     reference = empirical_oracle(train, 0.2)
     dist = distance_to_memorization(reference, train, [0.2], images, seed=1)

@@ -27,8 +27,6 @@ from gahr.config import DataConfig, ModelConfig, SweepSection, save_config
 from gahr.errors import ConfigError, DataError, GahrError, ShapeError
 from gahr.nets import build, save
 
-pytest.importorskip("gahr.sample")
-
 SIZE = 8
 
 
@@ -80,7 +78,7 @@ def planted(tmp_path_factory):
     plant_runs(config)
     lines = []
     results = analyze_sweep(config, images=IMAGES, log=lines.append,
-                            load_denoiser=oracle_loader)
+                            model_of=oracle_loader)
     return config, results, lines
 
 
@@ -126,7 +124,7 @@ def test_outputs_are_written_and_a_rerun_skips_finished_work(planted):
     assert json.loads((out / "results.json").read_text())["table"] == results["table"]
     stamps = {p.name: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     lines = []
-    analyze_sweep(config, images=None, log=lines.append, load_denoiser=oracle_loader)
+    analyze_sweep(config, images=None, log=lines.append, model_of=oracle_loader)
     assert sum("skipped" in line for line in lines) == 2  # no data was even loaded
     assert {p.name: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps
 
@@ -194,7 +192,8 @@ def test_cli_trains_and_analyses_a_tiny_sweep(tmp_path, command):
 def test_runs_are_compared_by_the_image_size_their_model_saw(tmp_path):
     """A run trained at the source's native size (config data.size = None) records the size
     in model.json; that size, not the config's None, is compared with the sweep's [data]."""
-    from gahr.analysis.experiment import _trained_on, check_runs
+    from gahr.analysis.experiment import check_runs
+    from gahr.rundir import RunDir
 
     config = make_config(tmp_path / "native")
     plant_runs(config)
@@ -207,7 +206,8 @@ def test_runs_are_compared_by_the_image_size_their_model_saw(tmp_path):
             model["meta"] = {**(model.get("meta") or {}), "image_size": [SIZE, SIZE]}
             (job.run_dir / "model.json").write_text(json.dumps(model))
     job = pair_jobs(config)[4]["S2"]
-    assert _trained_on(job.run_dir) == ((SIZE, SIZE), "discs")
+    run = RunDir(job.run_dir)
+    assert (run.image_size(), run.data_source()) == ((SIZE, SIZE), "discs")
     check_runs(pair_jobs(config), config.data)  # size 8 in [data], None + meta 8x8 in the runs
     with pytest.raises(ShapeError, match="size"):
         check_runs(pair_jobs(config), replace(config.data, size=SIZE * 2))

@@ -10,13 +10,13 @@ from gahr.analysis.optimality import (
     markdown_table,
     mse_curve,
     optimal_mse_slope,
-    psnr_db,
     psnr_slope,
     slope_row,
     wavelet_mse_curve,
 )
 from gahr.analysis.wavelets import WaveletDenoiser, best_threshold_mse, wavelet_threshold
 from gahr.errors import ConfigError
+from gahr.metrics import psnr_db
 
 
 def test_mse_curve_of_a_shrinkage_has_its_closed_form():

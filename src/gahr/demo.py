@@ -89,8 +89,9 @@ def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
     the smallest- and largest-N S1 models."""
     from .analysis.eigen import effective_dimension_curve
     from .analysis.eigen_files import eigen_to_files
-    from .analysis.experiment import load_run_denoiser, pair_jobs
+    from .analysis.experiment import pair_jobs
     from .data.synthetic import discs
+    from .nets import load_denoiser
 
     results_path = out / "eigen.json"
     pairs = pair_jobs(config)
@@ -100,8 +101,8 @@ def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
         if (saved.get("n_small"), saved.get("n_large")) == (n_small, n_large):
             log(f"eigen analysis finished, skipped ({results_path})")
             return saved
-    large = load_run_denoiser(pairs[n_large]["S1"].run_dir, None)
-    small = load_run_denoiser(pairs[n_small]["S1"].run_dir, None)
+    large = load_denoiser(pairs[n_large]["S1"].run_dir)
+    small = load_denoiser(pairs[n_small]["S1"].run_dir)
     # A fresh disc: generated from a seed the training sets never used.
     x, _ = discs(1, size=config.data.size, seed=config.data.seed + 10_007)
     summary = eigen_to_files(large, x, EIGEN_SIGMA, out, seed=1)

@@ -1,4 +1,5 @@
-"""Device names (`auto` picks CUDA when present; code never assumes CUDA) and CPU threads."""
+"""Device names (`auto` picks CUDA when present; code never assumes CUDA), the device a denoiser
+runs on, and CPU threads."""
 
 from contextlib import contextmanager
 
@@ -20,6 +21,15 @@ def resolve_device(name: str, setting: str = "--device") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"{setting}={name!r} but CUDA is not available; use cpu or auto")
     return device
+
+
+def device_of(denoiser) -> torch.device:
+    """Where a denoiser computes: the device of its first parameter or buffer when it is a
+    module (a trained net, an oracle holding its training set), else the CPU."""
+    if isinstance(denoiser, torch.nn.Module):
+        for tensor in [*denoiser.parameters(), *denoiser.buffers()]:
+            return tensor.device
+    return torch.device("cpu")
 
 
 @contextmanager

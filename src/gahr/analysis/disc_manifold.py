@@ -13,6 +13,7 @@ import torch
 
 from ..data.synthetic import disc_free_params, render_discs
 from ..errors import ConfigError, ShapeError
+from ..metrics import noise_sample
 from .eigen import eigen
 from .jacobian import DEFAULT_CHUNK, Denoiser
 
@@ -85,7 +86,7 @@ def disc_analysis(denoiser: Denoiser, params: torch.Tensor, size: int, sigmas, s
     params = torch.as_tensor(params, dtype=torch.float32)
     if params.dim() != 2 or params.shape[1] != 5 or len(params) < 1:
         raise ShapeError(f"disc params must be (n, 5), got {tuple(params.shape)}")
-    z = torch.randn(len(params), 1, size, size, generator=torch.Generator().manual_seed(seed))
+    z = noise_sample((len(params), 1, size, size), seed)
     rows = []
     for sigma in sigmas:
         pts = [disc_point(denoiser, p, size, sigma, z[i], free, wrap, antialias, chunk_size)

@@ -13,6 +13,7 @@ import torch
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from ..errors import ConfigError
+from ..metrics import noise_sample
 from .jacobian import (
     DEFAULT_CHUNK,
     Denoiser,
@@ -171,7 +172,7 @@ def effective_dimension_curve(denoiser: Denoiser, x: torch.Tensor, sigmas, seed:
     Returns [{"sigma", "effective_dimension", "stderr", "probes"}, ...] in the order of `sigmas`.
     """
     x = as_image(x)
-    z = torch.randn(x.shape, generator=torch.Generator().manual_seed(int(seed))).to(x)
+    z = noise_sample(x.shape, seed).to(x)
     out = []
     for sigma in sigmas:
         d = effective_dimension(denoiser, x + float(sigma) * z, probes=probes, seed=seed + 1,

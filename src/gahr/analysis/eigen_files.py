@@ -12,7 +12,7 @@ import torch
 
 from ..errors import DataError, ShapeError
 from ..io import atomic_path, save_json
-from ..train.metrics import psnr
+from ..metrics import noise_sample, psnr
 from .eigen import Eigenbasis, eigen
 from .jacobian import DEFAULT_CHUNK, Denoiser, as_image
 
@@ -53,7 +53,7 @@ def eigen_to_files(denoiser: Denoiser, x: torch.Tensor, sigma: float, out, seed:
     x = as_image(x)
     if sigma <= 0:
         raise DataError(f"sigma={sigma} must be > 0 (on the [0, 1] scale, e.g. 30/255)")
-    z = torch.randn(x.shape, generator=torch.Generator().manual_seed(int(seed))).to(x)
+    z = noise_sample(x.shape, seed).to(x)
     y = x + float(sigma) * z
     basis = eigen(denoiser, y, k=k, chunk_size=chunk_size, seed=seed, progress=progress)
     K = len(basis.lambda_k)
@@ -111,9 +111,9 @@ def eigen_run(run_dir, input, sigma: float, out, index: int = 0, seed: int = 0,
               k: int | None = None, ranks=None, device="cpu",
               chunk_size: int | None = DEFAULT_CHUNK, progress: bool = True) -> dict:
     """Load the denoiser of `run_dir`, read the clean image `input`, and run `eigen_to_files`."""
-    from ..sample.files import load_denoiser
+    from ..nets import load_denoiser
 
-    denoiser, channels, _ = load_denoiser(run_dir, device=device)
-    x = read_input(input, index=index, channels=channels).to(device)
+    denoiser = load_denoiser(run_dir, device=device)
+    x = read_input(input, index=index, channels=denoiser.channels).to(device)
     return eigen_to_files(denoiser, x, sigma, out, seed=seed, k=k, ranks=ranks,
                           chunk_size=chunk_size, progress=progress)

@@ -17,9 +17,12 @@ import numpy as np
 import torch
 
 from ..config import SweepConfig, read_toml
-from ..devices import resolve_device, torch_threads
+from ..devices import device_of, resolve_device, torch_threads
 from ..errors import ConfigError, DataError, ShapeError
 from ..io import atomic_path, save_json
+from ..metrics import sigma_label
+from ..nets import load_denoiser
+from ..rundir import RunDir
 from . import memorization as mem
 
 SPLITS = ("S1", "S2")
@@ -101,10 +104,11 @@ def check_runs(pairs: dict, data=None) -> None:
         sizes["the sweep's [data]"] = (_square(data.size), data.source, None, None)
     for n, jobs in pairs.items():
         for split, job in jobs.items():
-            if not (job.run_dir / "model.safetensors").exists():
+            run = RunDir(job.run_dir)
+            if not run.has_model():
                 raise DataError(f"run {job.name} ({job.run_dir}) holds no trained model; run "
                                 "`gahr sweep` on this config first")
-            sizes[job.name] = (*_trained_on(job.run_dir), n, split)
+            sizes[job.name] = (run.image_size(), run.data_source(), n, split)
     distinct = {(size, source) for size, source, _, _ in sizes.values()}
     if len(distinct) > 1:
         (a, sa), (b, sb) = sorted(distinct, key=str)[:2]
@@ -119,16 +123,6 @@ def _square(size):
     return None if size is None else (int(size), int(size))
 
 
-def _trained_on(run_dir: Path) -> tuple:
-    """(image size, source) a run was trained on: the size its model saw (model.json), else
-    the size its config.json names."""
-    saved, model = run_dir / "config.json", run_dir / "model.json"
-    data = json.loads(saved.read_text()).get("data", {}) if saved.exists() else {}
-    meta = json.loads(model.read_text()).get("meta") or {} if model.exists() else {}
-    size = tuple(meta["image_size"]) if meta.get("image_size") else _square(data.get("size"))
-    return size, data.get("source")
-
-
 def sample_pair(denoisers: dict, shape, section: MemorizationSection) -> dict:
     """Same-seed samples of each model: {split: SampleResult}."""
     from ..sample import PRESETS, synthesize
@@ -141,11 +135,6 @@ def sample_pair(denoisers: dict, shape, section: MemorizationSection) -> dict:
                               start_mean=getattr(den, "meta", {}).get("mean_intensity"),
                               **params)
             for split, den in denoisers.items()}
-
-
-def sigma_key(sigma: float) -> str:
-    """JSON key of a noise level, on the 0-255 scale: 25/255 -> "25"."""
-    return f"{sigma * 255:.4g}"
 
 
 def _plain(value):
@@ -165,7 +154,7 @@ def _per_sample(values: torch.Tensor, ok: torch.Tensor, cast=_plain) -> list:
 def split_metrics(samples, ok, own, other, denoiser, test, section: MemorizationSection
                   ) -> tuple[dict, torch.Tensor]:
     """Every metric of one model; also the nearest own training image of each sample."""
-    device = mem._device_of(denoiser)
+    device = device_of(denoiser)
     good, nearest = samples[ok].to(device), torch.zeros_like(samples)
     record: dict = {"converged": int(ok.sum())}
     if len(good):
@@ -190,24 +179,17 @@ def split_metrics(samples, ok, own, other, denoiser, test, section: Memorization
     evaluation, own_evaluation = test[:section.n_eval].to(device), own[:section.n_eval].to(device)
     gap = mem.train_test_gap(denoiser, own_evaluation, evaluation, section.sigmas,
                              seed=section.seed, batch_size=section.batch_size)
-    record["psnr"] = {part: {sigma_key(s): _plain(v) for s, v in values.items()}
+    record["psnr"] = {part: {sigma_label(s): _plain(v) for s, v in values.items()}
                       for part, values in gap.items()}
     distance = mem.distance_to_memorization(denoiser, own, section.sigmas, evaluation,
                                             seed=section.seed, batch_size=section.batch_size)
-    record["distance_to_memorization"] = {sigma_key(s): _plain(v) for s, v in distance.items()}
+    record["distance_to_memorization"] = {sigma_label(s): _plain(v) for s, v in distance.items()}
     # In distribution: noisy versions of the model's own training images.
     on_train = mem.distance_to_memorization(denoiser, own, section.sigmas, own_evaluation,
                                             seed=section.seed, batch_size=section.batch_size)
-    record["distance_to_memorization_train"] = {sigma_key(s): _plain(v)
+    record["distance_to_memorization_train"] = {sigma_label(s): _plain(v)
                                                 for s, v in on_train.items()}
     return record, nearest
-
-
-def load_run_denoiser(run_dir: Path, training_data, device="cpu"):
-    """The trained net of a run dir as a denoiser (the default of `analyze_sweep`)."""
-    from ..nets import Denoiser, load
-
-    return Denoiser(load(run_dir, device=device))
 
 
 def _on_cpu(found: "mem.Neighbors") -> "mem.Neighbors":
@@ -215,14 +197,14 @@ def _on_cpu(found: "mem.Neighbors") -> "mem.Neighbors":
 
 
 def analyze_n(n, jobs: dict, images: torch.Tensor, section: MemorizationSection, out: Path,
-              load_denoiser=load_run_denoiser) -> dict:
+              model_of) -> dict:
     """Sample both models of one N from the same seeds, measure, write N{n}.npz and N{n}.json.
 
-    `load_denoiser(run_dir, training_data)` gives each model (an oracle may stand in for it)."""
+    `model_of(run_dir, training_data)` gives each model (an oracle may stand in for it)."""
     from ..train import select
 
     data = {split: select(images, job.config.data) for split, job in jobs.items()}
-    denoisers = {split: load_denoiser(job.run_dir, data[split]) for split, job in jobs.items()}
+    denoisers = {split: model_of(job.run_dir, data[split]) for split, job in jobs.items()}
     denoisers = {split: den.eval() if isinstance(den, torch.nn.Module) else den
                  for split, den in denoisers.items()}
     results = sample_pair(denoisers, tuple(images.shape[1:]), section)
@@ -267,7 +249,7 @@ def is_finished_n(path: Path, section: MemorizationSection) -> bool:
 
 
 def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | None = None,
-                  log=print, load_denoiser=load_run_denoiser) -> dict:
+                  log=print, model_of=None) -> dict:
     """Run the analysis of every N whose results are missing or stale; write results.json,
     the figures and the report. Returns the results (see `experiment_report.write_outputs`)."""
     from ..train import load_images
@@ -286,14 +268,14 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
             log(f"N={n}: analysis finished, skipped ({adir / f'N{n}.json'})")
     if todo and images is None:
         images = load_images(config.data)
-    if load_denoiser is load_run_denoiser:
+    if model_of is None:
         device = resolve_device(config.train.device, "train.device")
 
-        def load_denoiser(run_dir, training_data):
-            return load_run_denoiser(run_dir, training_data, device)
+        def model_of(run_dir, training_data):
+            return load_denoiser(run_dir, device)
     with torch_threads(config.train.threads):
         for n in todo:
-            record = analyze_n(n, pairs[n], images, section, adir, load_denoiser)
+            record = analyze_n(n, pairs[n], images, section, adir, model_of)
             log(f"N={n}: {_one_line(record)}")
     results_path = adir / "results.json"
     if not todo and results_path.exists() and (adir / "report.html").exists():

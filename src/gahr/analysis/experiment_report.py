@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ..io import save_json
-from .experiment import SPLITS, MemorizationSection, _median, sigma_key
+from ..metrics import sigma_label
+from .experiment import SPLITS, MemorizationSection, _median
 
 ROW_LABELS = ("closest in S1", "S1 model", "S2 model", "closest in S2")
 
@@ -30,7 +31,7 @@ def summary_row(record: dict, section: MemorizationSection) -> dict:
             row[f"above_{t}_{s}"] = frac
     row["median_same_seed"] = _median(record["same_seed_similarity"])
     for sigma in section.sigmas:
-        key = sigma_key(sigma)
+        key = sigma_label(sigma)
         for part in ("train", "test", "gap"):
             row[f"{part}_psnr_{key}"] = _mean([record[s]["psnr"][part][key] for s in SPLITS])
         row[f"distance_{key}"] = _mean([record[s]["distance_to_memorization"][key]
@@ -64,8 +65,8 @@ def write_outputs(out: Path, records: list[dict], section: MemorizationSection,
 def _table_line(row: dict, section: MemorizationSection) -> str:
     def fmt(v, spec=".3f"):
         return "n/a" if v is None else format(v, spec)
-    keys = [sigma_key(s) for s in section.sigmas if sigma_key(s) in ("25", "100")] or \
-        [sigma_key(section.sigmas[0])]
+    keys = [sigma_label(s) for s in section.sigmas if sigma_label(s) in ("25", "100")] or \
+        [sigma_label(section.sigmas[0])]
     gaps = ", ".join(f"gap@{k}/255 {fmt(row[f'gap_psnr_{k}'], '.2f')} dB" for k in keys)
     dists = ", ".join(f"dist@{k}/255 {fmt(row[f'distance_{k}'], '.2e')}" for k in keys)
     return (f"N={row['N']}: nearest S1/S2 {fmt(row['median_nearest_S1'])}/"
@@ -127,7 +128,7 @@ def _curves(fig_dir: Path, table: list[dict], section: MemorizationSection) -> l
     if not rows:
         return []
     ns = [r["N"] for r in rows]
-    keys = [sigma_key(s) for s in section.sigmas]
+    keys = [sigma_label(s) for s in section.sigmas]
     psnr = {f"{part} sigma={k}/255": [r[f"{part}_psnr_{k}"] for r in rows]
             for k in keys for part in ("train", "test")}
     # log axis: a distance of exactly 0 (perfect memorization) cannot be drawn, so it is left out

@@ -15,7 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..devices import device_of
 from ..errors import ConfigError, DataError, ShapeError
+from ..metrics import evaluate, noise_sample
 
 # Elements of one (samples x chunk) score block: 2^24 floats = 64 MiB.
 DEFAULT_BLOCK_ELEMENTS = 1 << 24
@@ -239,7 +241,7 @@ def _noisy_batches(images, sigmas, seed: int, batch_size: int):
     """Yield (sigma, clean, noisy) batches; one seeded noise draw z is shared by every sigma,
     so curves over sigma differ by the noise level only (common random numbers)."""
     clean_all = _as_float(images)
-    noise = torch.randn(clean_all.shape, generator=torch.Generator().manual_seed(seed))
+    noise = noise_sample(clean_all.shape, seed)
     for sigma in sigmas:
         for start in range(0, len(clean_all), batch_size):
             clean = clean_all[start:start + batch_size]
@@ -252,13 +254,6 @@ def _check_sigmas(sigmas) -> list[float]:
         raise ConfigError(f"noise levels must be a non-empty list of positive numbers, got "
                           f"{sigmas}; e.g. 25/255, 100/255")
     return sigmas
-
-
-def _device_of(denoiser) -> torch.device:
-    if isinstance(denoiser, torch.nn.Module):
-        for tensor in [*denoiser.parameters(), *denoiser.buffers()]:
-            return tensor.device
-    return torch.device("cpu")
 
 
 def distance_to_memorization(denoiser, train, sigmas, images, *, seed: int, batch_size: int = 64,
@@ -278,7 +273,7 @@ def distance_to_memorization(denoiser, train, sigmas, images, *, seed: int, batc
 
         def make_oracle(train_set, sigma):
             return EmpiricalOracle(train_set, sigma=sigma)
-    device = _device_of(denoiser)
+    device = device_of(denoiser)
     train = _as_float(train, device)
     totals = dict.fromkeys(sigmas, 0.0)
     oracles = {}
@@ -299,8 +294,6 @@ def train_test_gap(denoiser, train, test, sigmas, *, seed: int, batch_size: int 
     Returns {"train": {sigma: dB}, "test": {sigma: dB}, "gap": {sigma: train - test}}; a gap
     near 0 dB means the denoiser does as well on new images as on its own (generalization).
     """
-    from ..train import evaluate  # mean over images of the per-image PSNR, one noise draw
-
     check_image_sets(test, train, ("held-out images", "training set"))
     sigmas = _check_sigmas(sigmas)
     on_train = evaluate(denoiser, _as_float(train), sigmas, seed=seed, batch_size=batch_size)

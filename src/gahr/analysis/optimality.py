@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, ShapeError
+from ..metrics import noise_sample
 from .jacobian import Denoiser
 from .wavelets import THRESHOLD_GRID, best_threshold_mse
 
@@ -66,10 +67,6 @@ def log_sigmas(sigma_min: float, sigma_max: float, num: int) -> np.ndarray:
     return np.geomspace(sigma_min, sigma_max, int(num))
 
 
-def _noise(shape, seed: int) -> torch.Tensor:
-    return torch.randn(shape, generator=torch.Generator().manual_seed(int(seed)))
-
-
 def mse_curve(denoiser: Denoiser, images: torch.Tensor, sigmas, seed: int = 0,
               batch_size: int = 64) -> np.ndarray:
     """Per-pixel MSE E||x_hat(x + sigma z) - x||^2 / D over `images`, one value per sigma.
@@ -80,7 +77,7 @@ def mse_curve(denoiser: Denoiser, images: torch.Tensor, sigmas, seed: int = 0,
     if images.dim() != 4:
         raise ShapeError(f"images must be (N, C, H, W), got {tuple(images.shape)}")
     sigmas = check_sigmas(sigmas)
-    z = _noise(images.shape, seed).to(images)
+    z = noise_sample(images.shape, seed).to(images)
     out = []
     with torch.no_grad():
         for s in sigmas:
@@ -98,7 +95,7 @@ def wavelet_mse_curve(images: torch.Tensor, sigmas, seed: int = 0, wavelet: str 
                       mode: str = "hard") -> tuple[np.ndarray, np.ndarray]:
     """The best-threshold wavelet MSE per sigma (same noise as `mse_curve`) and the thresholds."""
     sigmas = check_sigmas(sigmas)
-    z = _noise(images.shape, seed).to(images)
+    z = noise_sample(images.shape, seed).to(images)
     pairs = [best_threshold_mse(images, images + float(s) * z, float(s), grid, wavelet,
                                 mode=mode) for s in sigmas]
     return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
@@ -117,11 +114,6 @@ def fit_loglog_slope(sigmas, mse, sigma_range: tuple[float, float] | None = None
                           "or sample more sigmas")
     slope, intercept = np.polyfit(np.log(sigmas[keep]), np.log(mse[keep]), 1)
     return SlopeFit(float(slope), float(intercept), float(lo), float(hi), int(keep.sum()))
-
-
-def psnr_db(mse) -> np.ndarray:
-    """PSNR in dB for intensities in [0, 1]: -10 log10 MSE."""
-    return -10 * np.log10(np.asarray(mse, dtype=np.float64))
 
 
 def slope_row(name: str, sigmas, mse, sigma_range, alpha: float | None = None) -> dict:

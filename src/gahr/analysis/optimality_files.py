@@ -10,13 +10,13 @@ import torch
 
 from ..errors import ConfigError
 from ..io import atomic_path, save_json
+from ..metrics import psnr_db
 from .disc_manifold import disc_analysis
 from .optimality import (
     log_sigmas,
     markdown_table,
     mse_curve,
     optimal_mse_slope,
-    psnr_db,
     psnr_slope,
     slope_row,
     wavelet_mse_curve,
@@ -139,23 +139,14 @@ def _write(out, stem: str, setup: dict, rows, table: str) -> None:
         tmp.write_text(table)
 
 
-def _run_size(run_dirs) -> int | None:
-    """The training image size recorded in the first run dir's config.json, if any."""
-    cfg = Path(run_dirs[0]) / "config.json"
-    if not cfg.is_file():
-        return None
-    import json
-    size = json.loads(cfg.read_text()).get("data", {}).get("size")
-    return int(size) if size else None
-
-
 def optimality_run(run_dirs, data: str, out, alpha: float | None = None, size: int | None = None,
                    n_images: int | None = None, sigmas=None, fit_range=None,
                    seed: int = TEST_SEED, wavelet: str = "db4", options: dict | None = None,
                    device="cpu"):
     """Load the denoisers of `run_dirs` (named by their directory) and run the C^alpha or the
     disc measurements; `size` defaults to the first run's training size."""
-    from ..sample.files import load_denoiser
+    from ..nets import load_denoiser, resolve_model_path
+    from ..rundir import RunDir, trained_image_size
 
     if data not in ("calpha", "discs"):
         raise ConfigError(f"--data {data!r}; choose calpha or discs")
@@ -164,8 +155,10 @@ def optimality_run(run_dirs, data: str, out, alpha: float | None = None, size: i
     names = [Path(r).name or str(r) for r in run_dirs]
     if len(set(names)) != len(names):
         names = [str(r) for r in run_dirs]
-    denoisers = {n: load_denoiser(r, device=device)[0] for n, r in zip(names, run_dirs)}
-    size = size or _run_size(run_dirs) or 32
+    denoisers = {n: load_denoiser(r, device=device) for n, r in zip(names, run_dirs)}
+    first = RunDir(resolve_model_path(run_dirs[0]))
+    trained = trained_image_size(denoisers[names[0]].meta, first.saved_config().get("data"))
+    size = size or (trained[0] if trained else 32)
     if data == "calpha":
         return calpha_optimality(denoisers, alpha, out, size=size, n_images=n_images or 64,
                                  sigmas=sigmas, fit_range=fit_range, seed=seed, wavelet=wavelet,

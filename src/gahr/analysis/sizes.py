@@ -15,7 +15,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..io import save_json
-from .experiment import ExperimentConfig, load_experiment, sigma_key
+from ..metrics import sigma_label
+from .experiment import ExperimentConfig, load_experiment
 
 
 def parse_sizes(text: str) -> list[tuple[int, int | None]]:
@@ -51,7 +52,7 @@ def size_root(config: ExperimentConfig, size: int, out=None, blocks: int | None 
 def mean_gap(row: dict, sigmas) -> float | None:
     """Train - test PSNR gap of one table row, averaged over `sigmas`; None when any is
     undefined (a perfect memorizer's infinite train PSNR)."""
-    gaps = [row.get(f"gap_psnr_{sigma_key(s)}") for s in sigmas]
+    gaps = [row.get(f"gap_psnr_{sigma_label(s)}") for s in sigmas]
     return None if any(g is None for g in gaps) else float(np.mean(gaps))
 
 

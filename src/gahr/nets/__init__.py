@@ -8,6 +8,7 @@ from .registry import (
                        build,
                        describe,
                        load,
+                       load_denoiser,
                        pretrained_names,
                        resolve_model_path,
                        save,
@@ -16,4 +17,5 @@ from .seed import load_seed_checkpoint
 from .unet import UNet
 
 __all__ = ["ARCHITECTURES", "BFBatchNorm2d", "BFCNN", "Denoiser", "UNet", "build", "describe",
-           "load", "load_seed_checkpoint", "pretrained_names", "resolve_model_path", "save"]
+           "load", "load_denoiser", "load_seed_checkpoint", "pretrained_names",
+           "resolve_model_path", "save"]

@@ -98,6 +98,12 @@ def load(path, device: str | torch.device = "cpu") -> nn.Module:
     return net.to(device).eval()
 
 
+def load_denoiser(spec, device: str | torch.device = "cpu") -> "Denoiser":
+    """The denoiser of a run dir, a `.safetensors` file or `pretrained:NAME`: the one way from a
+    saved model to a callable y -> x_hat (see `load` and `Denoiser`)."""
+    return Denoiser(load(spec, device=device))
+
+
 def _json_beside(file: Path) -> dict:
     js = file.parent / MODEL_JSON
     if not js.exists():
@@ -143,6 +149,11 @@ class Denoiser(nn.Module):
             raise ShapeError(f"a denoiser takes (B, C, H, W) images, got shape {tuple(y.shape)}; "
                              "add a batch axis with y[None]")
         return y - self.net(y)
+
+    @property
+    def channels(self) -> int:
+        """Image channels the net takes (1 gray, 3 color)."""
+        return int(getattr(self.net, "config", {}).get("channels", 1))
 
     def residual(self, y: torch.Tensor) -> torch.Tensor:
         return self.net(y)

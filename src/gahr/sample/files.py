@@ -13,21 +13,15 @@ import torch
 
 from ..errors import ConfigError, DataError
 from ..io import atomic_path, save_json
+from ..metrics import psnr
+from ..nets import load_denoiser
+from ..rundir import trained_image_size
 from .inverse import solve
 from .operators import make_operator
 from .quality import ssim
 from .result import SampleResult
 from .sampler import synthesize, synthesize_budget
 from .schedule import PRESETS
-
-
-def load_denoiser(run_dir, device="cpu"):
-    """The Denoiser of a run dir (or .safetensors), its image channels and its meta."""
-    from ..nets import Denoiser, load
-
-    net = load(run_dir, device=device)
-    den = Denoiser(net)
-    return den, int(net.config.get("channels", 1)), dict(getattr(net, "meta", {}) or {})
 
 
 def sampler_params(preset: str = "kadkhodaie2021", **overrides) -> dict:
@@ -43,11 +37,11 @@ def sample_to_files(run_dir, out, n: int = 64, seed: int = 0, size=None, preset=
     """Draw n samples from the model in `run_dir`, write `out` (.npz, see SampleResult.save) and
     a PNG grid of the converged samples beside it. `size` (H or (H, W)) defaults to the
     training size in the model's meta. `budget` runs the fixed-budget variant instead."""
-    den, channels, meta = load_denoiser(run_dir, device)
-    shape = (channels, *_image_size(size, meta))
+    den = load_denoiser(run_dir, device)
+    shape = (den.channels, *_image_size(size, den.meta))
     seeds = [seed * 1_000_000 + i for i in range(n)]
     params = sampler_params(preset, **overrides)
-    start = meta.get("mean_intensity")
+    start = den.meta.get("mean_intensity")
     if budget is None:
         result = synthesize(den, shape, n, seeds=seeds, start_mean=start, batch_size=batch_size,
                             device=device, progress=progress, **params)
@@ -71,7 +65,8 @@ def solve_to_files(run_dir, out_dir, task: str, input=None, measurement=None, n:
     and metrics.json (PSNR/SSIM of each reconstruction and of M M^T x when `input`, the
     ground-truth image, is given). Either `input` (measured here) or `measurement` (.npy of
     M^T x, shape (K,) or (1, K)) plus `size` through the input is needed."""
-    den, channels, meta = load_denoiser(run_dir, device)
+    den = load_denoiser(run_dir, device)
+    channels, meta = den.channels, den.meta
     if (input is None) == (measurement is None):
         raise ConfigError("give either an input image (measured here) or a measurement .npy")
     truth = _read_image(input, channels).to(device) if input is not None else None
@@ -96,8 +91,6 @@ def solve_to_files(run_dir, out_dir, task: str, input=None, measurement=None, n:
 
 
 def _metrics(result, op, m, truth) -> dict:
-    from ..train.metrics import psnr
-
     out = {"task": op.name, "measured_dims": op.dim, "image_dims": int(np.prod(op.shape)),
            "steps": result.steps.tolist(), "failed": result.failed}
     if truth is not None:
@@ -113,7 +106,7 @@ def _metrics(result, op, m, truth) -> dict:
 
 def _image_size(size, meta) -> tuple[int, int]:
     if size is None:
-        size = (meta.get("data") or {}).get("size") or meta.get("image_size")
+        size = trained_image_size(meta)
     if size is None:
         raise ConfigError("the model does not record its training image size; pass --size H "
                           "(or --size H W)")

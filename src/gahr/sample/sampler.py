@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..devices import device_of
 from ..errors import ConfigError, ShapeError
 from .result import SampleResult
 from .schedule import Algorithm1, FixedBudget
@@ -96,7 +97,7 @@ def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy, sigma_
     shape = _check_shape(shape)
     if not sigma_0 > 0:
         raise ConfigError(f"sigma_0={sigma_0} must be > 0")
-    device = torch.device(device) if device is not None else _device_of(denoiser)
+    device = torch.device(device) if device is not None else device_of(denoiser)
     n, D = len(seeds), shape[0] * shape[1] * shape[2]
     batch_size = min(n, 64) if batch_size is None else int(batch_size)
     if batch_size < 1:
@@ -237,15 +238,8 @@ def _check_output(x_hat, y):
                          "maps (B, C, H, W) to x_hat of the same shape")
 
 
-def _device_of(denoiser) -> torch.device:
-    if isinstance(denoiser, torch.nn.Module):
-        for tensor in list(denoiser.parameters()) + list(denoiser.buffers()):
-            return tensor.device
-    return torch.device("cpu")
-
-
 def _start_mean(start_mean, shape, device, denoiser):
-    device = torch.device(device) if device is not None else _device_of(denoiser)
+    device = torch.device(device) if device is not None else device_of(denoiser)
     mean = torch.as_tensor(0.5 if start_mean is None else start_mean, dtype=torch.float32,
                            device=device)
     try:

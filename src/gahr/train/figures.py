@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 
 from ..io import atomic_path
-from .metrics import noise_sample, sigma_label
+from ..metrics import noise_sample, sigma_label
 
 
 def write_figures(net, data, tc, rows: list[dict], out_dir) -> None:

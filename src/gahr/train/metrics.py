@@ -1,65 +1,20 @@
-"""Denoising quality: PSNR, evaluation over noise levels, and the per-epoch metrics log."""
+"""The per-epoch metrics log of a run (`metrics.csv`) and its one-line summary.
+
+PSNR, noise-level labels, the shared noise draw and `evaluate` live in `gahr.metrics`; they are
+re-exported here, where training has always offered them.
+"""
 
 import csv
 import io
 import math
 from pathlib import Path
 
-import torch
-
-from ..errors import ShapeError
 from ..io import atomic_path
+from ..metrics import evaluate, noise_sample, psnr, sigma_label
+from ..rundir import METRICS_CSV
 
-
-def psnr(x_hat: torch.Tensor, x: torch.Tensor, data_range: float = 1.0,
-         per_image: bool = False):
-    """Peak signal-to-noise ratio 10 log10(data_range^2 / MSE), MSE per image.
-
-    Returns the mean over images of the per-image PSNR (as the paper's batch average), or
-    the `(B,)` tensor of per-image values with `per_image=True`. Identical images give inf.
-    """
-    if x_hat.shape != x.shape:
-        raise ShapeError(f"psnr: shapes {tuple(x_hat.shape)} and {tuple(x.shape)} differ; "
-                         "compare an estimate with its own clean images")
-    if x.dim() < 2:
-        x_hat, x = x_hat[None], x[None]
-    mse = (x_hat.detach().float() - x.detach().float()).square().flatten(1).mean(1)
-    values = 10 * torch.log10(data_range**2 / mse)
-    return values if per_image else values.mean().item()
-
-
-def noise_sample(shape, seed: int, device) -> torch.Tensor:
-    """Standard Gaussian noise drawn on the CPU from `seed`: the same on every device."""
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(shape, generator=g).to(device)
-
-
-@torch.no_grad()
-def evaluate(denoiser, images: torch.Tensor, sigmas, seed: int = 0,
-             batch_size: int = 256) -> dict[float, float]:
-    """Mean PSNR of `denoiser(images + sigma * z)` against `images`, for each sigma.
-
-    One noise draw z (from `seed`) serves every sigma, so the PSNR-vs-sigma curve is smooth.
-    `denoiser` is any callable y -> x_hat (a `gahr.Denoiser`, an oracle, a lambda).
-    """
-    if images.dim() != 4 or len(images) == 0:
-        raise ShapeError(f"evaluate takes a non-empty (N, C, H, W) tensor, got shape "
-                         f"{tuple(images.shape)}")
-    z = noise_sample(images.shape, seed, "cpu")
-    out = {}
-    for sigma in sigmas:
-        values = []
-        for start in range(0, len(images), batch_size):
-            x = images[start:start + batch_size]
-            y = x + float(sigma) * z[start:start + batch_size].to(x.device)
-            values.append(psnr(denoiser(y), x, per_image=True).cpu())
-        out[float(sigma)] = torch.cat(values).mean().item()
-    return out
-
-
-def sigma_label(sigma: float) -> str:
-    """Column label of a noise level on the 0-255 scale: 25/255 -> '25'."""
-    return f"{sigma * 255:.4g}"
+__all__ = ["MetricsLog", "evaluate", "noise_sample", "psnr", "read_metrics", "sigma_label",
+           "summarize"]
 
 
 def summarize(row: dict) -> str:
@@ -80,7 +35,7 @@ class MetricsLog:
     """`metrics.csv`, one row per evaluated epoch, rewritten atomically; TensorBoard if present."""
 
     def __init__(self, run_dir, keep_until_epoch: int = 0, enabled: bool = True):
-        self.path = Path(run_dir) / "metrics.csv"
+        self.path = Path(run_dir) / METRICS_CSV
         self.enabled = enabled
         self.rows: list[dict] = []
         if enabled:
@@ -112,7 +67,7 @@ class MetricsLog:
 
 def read_metrics(run_dir) -> list[dict]:
     """The rows of a run dir's `metrics.csv` (empty when there is none)."""
-    path = Path(run_dir) / "metrics.csv"
+    path = Path(run_dir) / METRICS_CSV
     if not path.exists():
         return []
     with path.open(newline="") as f:

@@ -1,0 +1,122 @@
+"""One training run on disk (a "run dir"): its file names, whether it finished, its config and
+the image size its model was trained on. Every module finds a run's files through here.
+
+    <run>/config.json        the resolved run config (`gahr.config.save_config`)
+    <run>/model.safetensors  the weights, the architecture in their metadata (`gahr.nets.save`)
+    <run>/model.json         the same description and the model's meta, as plain JSON
+    <run>/checkpoint.pt      the state to resume from, loadable with weights_only=True
+    <run>/metrics.csv        one row per evaluated epoch
+    <run>/figures/           the end-of-run figures
+
+The two model files are the weights format of `gahr.nets` (any directory or file can hold
+them, e.g. a shipped `pretrained:NAME`); a run dir adds the others.
+"""
+
+import json
+from pathlib import Path
+
+import torch
+
+from .config import Config, read_config
+from .errors import CheckpointError, ConfigError
+from .nets.registry import MODEL_JSON, WEIGHTS
+
+CONFIG_JSON, CHECKPOINT, METRICS_CSV, FIGURES = (
+    "config.json", "checkpoint.pt", "metrics.csv", "figures")
+
+__all__ = ["CHECKPOINT", "CONFIG_JSON", "FIGURES", "METRICS_CSV", "MODEL_JSON", "RunDir",
+           "WEIGHTS", "trained_image_size"]
+
+
+def trained_image_size(meta: dict, data: dict | None = None) -> tuple[int, int] | None:
+    """(H, W) a model was trained on: what it saw (`meta["image_size"]`), else the side its
+    `[data]` section names (`meta["data"]`, else `data`); None when neither records it."""
+    if meta.get("image_size"):
+        return tuple(int(s) for s in meta["image_size"])
+    size = (meta.get("data") or {}).get("size") or (data or {}).get("size")
+    return None if size is None else (int(size), int(size))
+
+
+class RunDir:
+    """A run dir at `path` (which need not exist yet)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    @property
+    def config_json(self) -> Path:
+        return self.path / CONFIG_JSON
+
+    @property
+    def weights(self) -> Path:
+        return self.path / WEIGHTS
+
+    @property
+    def model_json(self) -> Path:
+        return self.path / MODEL_JSON
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / CHECKPOINT
+
+    @property
+    def metrics_csv(self) -> Path:
+        return self.path / METRICS_CSV
+
+    @property
+    def figures(self) -> Path:
+        return self.path / FIGURES
+
+    def has_model(self) -> bool:
+        """True when the run has written its trained weights."""
+        return self.weights.exists()
+
+    def read_checkpoint(self) -> dict | None:
+        """The checkpoint (plain tensors and numbers), or None when there is none."""
+        if not self.checkpoint.exists():
+            return None
+        try:
+            return torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - any unreadable file gets the same advice
+            raise CheckpointError(f"{self.checkpoint} cannot be read ({type(e).__name__}: {e}); "
+                                  "delete it to start the run over") from None
+
+    def is_finished(self, epochs: int) -> bool:
+        """True when the run holds a net trained for at least `epochs` epochs."""
+        if not self.has_model():
+            return False
+        ckpt = self.read_checkpoint()
+        return ckpt is not None and ckpt["epoch"] >= epochs
+
+    def saved_config(self) -> dict:
+        """config.json as a plain dict ({} when the run has none, e.g. a converted model)."""
+        if not self.config_json.exists():
+            return {}
+        try:
+            return json.loads(self.config_json.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ConfigError(f"cannot read config {self.config_json} ({e})") from None
+
+    def config(self, cls=None):
+        """config.json as a checked config dataclass (`gahr.config.Config` by default)."""
+        return read_config(self.config_json, cls or Config)
+
+    def meta(self) -> dict:
+        """The model's saved meta (model.json), {} before the run has saved a model."""
+        if not self.model_json.exists():
+            return {}
+        return json.loads(self.model_json.read_text()).get("meta") or {}
+
+    def image_size(self) -> tuple[int, int] | None:
+        """(H, W) the run's model was trained on (see `trained_image_size`)."""
+        return trained_image_size(self.meta(), self.saved_config().get("data"))
+
+    def data_source(self) -> str | None:
+        """The `data.source` the run was trained on, as its config names it."""
+        return (self.saved_config().get("data") or {}).get("source")
