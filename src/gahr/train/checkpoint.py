@@ -5,10 +5,10 @@ from pathlib import Path
 import torch
 
 from ..config import Config, read_config, to_dict
-from ..errors import CheckpointError, ConfigError
+from ..errors import ConfigError
 from ..io import atomic_path
+from ..rundir import CHECKPOINT, CONFIG_JSON, RunDir
 
-CHECKPOINT, CONFIG_JSON = "checkpoint.pt", "config.json"
 # Settings that may change between a run and its resumption without changing its result
 # (epochs: training can be extended).
 RESUMABLE_CHANGES = {"epochs", "device", "threads", "compile", "eval_every"}
@@ -33,14 +33,7 @@ def save_checkpoint(run_dir, *, net, optimizer, noise_rng: torch.Generator, epoc
 
 def load_checkpoint(run_dir) -> dict | None:
     """The checkpoint of `run_dir` (plain tensors and numbers), or None when there is none."""
-    path = Path(run_dir) / CHECKPOINT
-    if not path.exists():
-        return None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same advice
-        raise CheckpointError(f"{path} cannot be read ({type(e).__name__}: {e}); delete it to "
-                              "start the run over") from None
+    return RunDir(run_dir).read_checkpoint()
 
 
 def check_resumable(run_dir, config: Config) -> None:
@@ -61,8 +54,4 @@ def check_resumable(run_dir, config: Config) -> None:
 
 def is_finished(run_dir, epochs: int) -> bool:
     """True when `run_dir` holds a net trained for at least `epochs` epochs."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "model.safetensors").exists():
-        return False
-    ckpt = load_checkpoint(run_dir)
-    return ckpt is not None and ckpt["epoch"] >= epochs
+    return RunDir(run_dir).is_finished(epochs)

@@ -7,7 +7,6 @@ recipe's learning-rate schedule and, optionally, an exponential average of the w
 (`gahr.train.ema`) that is what gets evaluated and saved.
 """
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,9 @@ from tqdm import tqdm
 
 from ..config import Config, save_config, to_dict
 from ..errors import ConfigError, ShapeError
+from ..metrics import psnr_db
 from ..nets import build, load, save
+from ..rundir import RunDir
 from . import distributed as D
 from .checkpoint import CONFIG_JSON, check_resumable, is_finished, load_checkpoint, save_checkpoint
 from .dataset import TrainingData, load_images, select
@@ -234,7 +235,7 @@ def _progress_fields(loss: float, pixels: int, tc) -> dict:
     the unweighted loss, the PSNR of the denoised batch it implies."""
     fields = {"loss": f"{loss:.4g}"}
     if tc.loss_weight == "none":
-        fields["psnr"] = f"{10 * math.log10(pixels / loss):.2f}" if loss > 0 else "inf"
+        fields["psnr"] = f"{psnr_db(loss / pixels):.2f}" if loss > 0 else "inf"
     return fields
 
 
@@ -310,7 +311,7 @@ def _finish(run: _Run, config: Config, data: TrainingData, run_dir, rows) -> Non
             "image_size": list(data.train.shape[-2:])}  # what samplers draw by default
     net = _evaluated_net(run, config.train)
     save(net, run_dir, meta=meta)
-    write_figures(net, data, config.train, rows, Path(run_dir) / "figures")
+    write_figures(net, data, config.train, rows, RunDir(run_dir).figures)
 
 
 def _last_row(run_dir) -> dict:
