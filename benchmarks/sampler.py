@@ -24,7 +24,7 @@ import torch
 
 from gahr.nets import Denoiser, UNet
 from gahr.oracles import GaussianOracle, power_law
-from gahr.sample import PRESETS, synthesize, synthesize_budget
+from gahr.sample import PRESETS, FixedBudget, Schedule, synthesize
 from gahr.sample.spectrum import spectral_error
 
 
@@ -55,14 +55,15 @@ def speed(device, n, steps, repeat=2):
     torch.manual_seed(0)
     den = Denoiser(UNet(num_kernels=16, num_blocks=2)).to(device)
     shape, seeds = (1, 32, 32), list(range(n))
-    kw = dict(seeds=seeds, sigma_L=0.0, max_steps=steps, sigma_max=float("inf"), device=device)
-    synthesize(den, shape, 2, seeds=[0, 1], sigma_L=0.0, max_steps=2, device=device)  # warm-up
+    kw = dict(seeds=seeds, sigma_max=float("inf"), device=device)
+    fixed = Schedule(sigma_L=0.0, max_steps=steps)
+    synthesize(den, shape, 2, Schedule(sigma_L=0.0, max_steps=2), seeds=[0, 1], device=device)
     timings, outs = {}, {}
     paths = [
         ("one-image loop (reference)",
          lambda: torch.stack([naive_loop(den, shape, s, steps, device) for s in seeds])),
-        ("synthesize, batch 1", lambda: _last_iterates(den, shape, kw, 1)),
-        (f"synthesize, batch {n}", lambda: _last_iterates(den, shape, kw, n)),
+        ("synthesize, batch 1", lambda: _last_iterates(den, shape, fixed, kw, 1)),
+        (f"synthesize, batch {n}", lambda: _last_iterates(den, shape, fixed, kw, n)),
     ]
     for _ in range(repeat):  # interleaved repeats, best time: robust to a busy shared CPU
         for name, run in paths:
@@ -82,7 +83,7 @@ def speed(device, n, steps, repeat=2):
         print(f"  max |{name} - reference| = {(outs[name] - base).abs().max().item():.2e}")
 
 
-def _last_iterates(den, shape, kw, batch_size):
+def _last_iterates(den, shape, schedule, kw, batch_size):
     """Run Algorithm 1 for exactly K calls per sample and keep each last x_hat (the samples
     'fail' by design: sigma_L = 0 is never reached), via the callback."""
     last = {}
@@ -91,7 +92,8 @@ def _last_iterates(den, shape, kw, batch_size):
         for i, x in zip(info["index"].tolist(), info["x_hat"]):
             last[i] = x
 
-    synthesize(den, shape, len(kw["seeds"]), batch_size=batch_size, callback=keep, **kw)
+    synthesize(den, shape, len(kw["seeds"]), schedule, batch_size=batch_size, callback=keep,
+               **kw)
     return torch.stack([last[i] for i in range(len(kw["seeds"]))])
 
 
@@ -103,7 +105,7 @@ def gaussian_table(n):
     print(f"\n[2] calls per sample on a Gaussian prior (16x16, {n} samples)")
     for name, params in PRESETS.items():
         t0 = time.perf_counter()
-        r = synthesize(oracle, shape, n, seeds=seeds, **params)
+        r = synthesize(oracle, shape, n, params, seeds=seeds)
         print(f"  {name:<16s} {params}: {r.steps.double().mean():7.1f} calls/sample "
               f"({time.perf_counter() - t0:.1f} s, {len(r.failed)} failed)")
     sigma_L = 0.05
@@ -114,11 +116,12 @@ def gaussian_table(n):
     for rule, beta, h_0 in [("growing", 0.01, 0.01), ("growing", 0.1, 0.01),
                             ("growing", 0.5, 0.05), ("constant", 0.1, 0.01),
                             ("constant", 0.5, 0.05), ("constant", 0.5, 0.02)]:
-        r = synthesize(oracle, shape, n, seeds=seeds, step=rule, beta=beta, h_0=h_0,
-                       sigma_L=sigma_L)
+        schedule = Schedule(rule=rule, beta=beta, h_0=h_0, sigma_L=sigma_L)
+        r = synthesize(oracle, shape, n, schedule, seeds=seeds)
         rows.append((f"Algorithm 1 {rule}, h_0={h_0}, beta={beta}", r))
     for steps in (5, 10, 20, 40, 80, 160):
-        r = synthesize_budget(oracle, shape, n, steps, seeds=seeds, sigma_L=sigma_L, beta=0.5)
+        r = synthesize(oracle, shape, n, FixedBudget(steps, sigma_L=sigma_L, beta=0.5),
+                       seeds=seeds)
         rows.append((f"fixed budget K={steps}, beta=0.5", r))
     for name, r in sorted(rows, key=lambda row: float(row[1].steps.double().mean())):
         final = torch.stack([s[-1] for s in r.sigmas])

@@ -8,10 +8,11 @@ import torch
 
 from gahr.errors import ConfigError, ShapeError
 from gahr.oracles import EmpiricalOracle, GaussianOracle, power_law
-from gahr.sample import PRESETS, synthesize, synthesize_budget
+from gahr.sample import PRESETS, FixedBudget, Schedule, synthesize, synthesize_budget
 from gahr.sample.spectrum import band_mean, band_power, expected_band_power, radial_bands
 
 SHAPE = (1, 8, 8)
+HALF = Schedule(beta=0.5)
 
 
 
@@ -42,7 +43,7 @@ def test_batched_sampler_equals_the_one_image_loop(gauss):
     seeds = [11, 12, 13, 14]
     refs = [reference(gauss, s, beta=0.3) for s in seeds]
     for batch_size in (1, 3):
-        r = synthesize(gauss, SHAPE, 4, seeds=seeds, beta=0.3, batch_size=batch_size)
+        r = synthesize(gauss, SHAPE, 4, Schedule(beta=0.3), seeds=seeds, batch_size=batch_size)
         assert r.failed == []
         for i, (x, t) in enumerate(refs):
             assert int(r.steps[i]) == t
@@ -53,13 +54,13 @@ def test_batched_sampler_equals_the_one_image_loop(gauss):
 def test_a_sample_depends_on_its_seed_only(gauss):
     """Same seed, any batch size and any batch mates: bit-identical sample (the memorization
     experiment feeds the same noise to two denoisers this way)."""
-    a = synthesize(gauss, SHAPE, 6, seeds=[1, 2, 3, 4, 5, 6], beta=0.5, batch_size=4)
-    b = synthesize(gauss, SHAPE, 3, seeds=[9, 4, 7], beta=0.5, batch_size=3)
-    c = synthesize(gauss, SHAPE, 1, seeds=[4], beta=0.5)
+    a = synthesize(gauss, SHAPE, 6, HALF, seeds=[1, 2, 3, 4, 5, 6], batch_size=4)
+    b = synthesize(gauss, SHAPE, 3, HALF, seeds=[9, 4, 7], batch_size=3)
+    c = synthesize(gauss, SHAPE, 1, HALF, seeds=[4])
     assert torch.equal(a.samples[3], b.samples[1]) and torch.equal(b.samples[1], c.samples[0])
     assert not torch.equal(a.samples[0], a.samples[1])
-    g1 = synthesize(gauss, SHAPE, 3, generator=torch.Generator().manual_seed(5), beta=0.5)
-    g2 = synthesize(gauss, SHAPE, 3, generator=torch.Generator().manual_seed(5), beta=0.5)
+    g1 = synthesize(gauss, SHAPE, 3, HALF, generator=torch.Generator().manual_seed(5))
+    g2 = synthesize(gauss, SHAPE, 3, HALF, generator=torch.Generator().manual_seed(5))
     assert torch.equal(g1.samples, g2.samples) and g1.seeds == g2.seeds
 
 
@@ -68,7 +69,7 @@ def test_beta_one_is_deterministic(gauss):
     x, _ = reference(gauss, 3, beta=1.0)
     x_other_noise, _ = reference(gauss, 3, beta=1.0, noise_seed=99)
     assert torch.equal(x, x_other_noise)
-    r = synthesize(gauss, SHAPE, 1, seeds=[3], beta=1.0)
+    r = synthesize(gauss, SHAPE, 1, Schedule(beta=1.0), seeds=[3])
     assert torch.allclose(r.samples[0], x, atol=1e-5)
     y, _ = reference(gauss, 3, beta=0.5)
     y_other_noise, _ = reference(gauss, 3, beta=0.5, noise_seed=99)
@@ -104,8 +105,8 @@ def test_constant_step_samples_have_the_prior_spectrum():
     The prior's largest power (0.27) stays below sigma_0^2 = 1, as the algorithm assumes."""
     oracle = GaussianOracle(power_law(f0=1 / 8), (1, 16, 16), mean=0.5)
     n, h_0 = 128, 0.05
-    r = synthesize(oracle, (1, 16, 16), n, seeds=range(n), step="constant", h_0=h_0, beta=0.5,
-                   sigma_L=0.05)
+    schedule = Schedule(rule="constant", h_0=h_0, beta=0.5, sigma_L=0.05)
+    r = synthesize(oracle, (1, 16, 16), n, schedule, seeds=range(n))
     assert r.failed == []
     _spectrum_check(r, oracle, h_0, n)
     # without the final-denoising correction the high bands would be far off
@@ -126,8 +127,8 @@ def test_growing_step_spectrum_within_its_larger_step(gauss):
 @pytest.mark.slow
 def test_constant_step_needs_many_more_calls(gauss):
     """The issue's trade-off: the 2024 constant step costs ~10x the calls of the 2021 rule."""
-    grow = synthesize(gauss, SHAPE, 4, seeds=range(4), **PRESETS["kadkhodaie2021"])
-    const = synthesize(gauss, SHAPE, 4, seeds=range(4), **PRESETS["kadkhodaie2024"])
+    grow = synthesize(gauss, SHAPE, 4, PRESETS["kadkhodaie2021"], seeds=range(4))
+    const = synthesize(gauss, SHAPE, 4, PRESETS["kadkhodaie2024"], seeds=range(4))
     ratio = const.steps.double().mean() / grow.steps.double().mean()
     assert 5 < ratio < 40
 
@@ -138,7 +139,7 @@ def test_empirical_oracle_samples_are_training_images():
     train = GaussianOracle(power_law(f0=1 / 8), SHAPE, mean=0.5).sample(10, gen).clamp(0, 1)
     # beta = 0.1 as in the 2024 paper: with beta = 0.01 sigma_t = |d| / sqrt(D), which here
     # overestimates the noise between training images, makes a few samples diverge.
-    r = synthesize(EmpiricalOracle(train), SHAPE, 8, seeds=range(8), beta=0.1)
+    r = synthesize(EmpiricalOracle(train), SHAPE, 8, Schedule(beta=0.1), seeds=range(8))
     assert r.failed == []
     s, t = r.samples.flatten(1), train.flatten(1)
     cos = torch.nn.functional.cosine_similarity(s[:, None], t[None], dim=-1)
@@ -149,7 +150,7 @@ def test_empirical_oracle_samples_are_training_images():
 
 
 def test_fixed_budget_has_exactly_its_calls(gauss):
-    r = synthesize_budget(gauss, SHAPE, 6, num_steps=40, seeds=range(6), sigma_L=0.02)
+    r = synthesize(gauss, SHAPE, 6, FixedBudget(num_steps=40, sigma_L=0.02), seeds=range(6))
     assert r.failed == [] and (r.steps == 41).all()
     final = torch.stack([s[-1] for s in r.sigmas])
     assert (final < 2 * 0.02).all()
@@ -180,7 +181,7 @@ def test_failures_are_reported_and_never_returned_as_images(gauss):
 
 
 def test_running_out_of_steps_is_a_failure(gauss):
-    r = synthesize(gauss, SHAPE, 3, seeds=range(3), max_steps=5)
+    r = synthesize(gauss, SHAPE, 3, Schedule(max_steps=5), seeds=range(3))
     assert r.failed == [0, 1, 2] and (r.steps == 5).all()
     assert "5 calls" in r.reasons[0] and torch.isnan(r.samples).all()
 
@@ -193,13 +194,14 @@ def test_callback_sees_every_call(gauss):
             seen.setdefault(i, []).append(s)
         assert info["y"].shape == info["x_hat"].shape == (len(info["index"]), *SHAPE)
 
-    r = synthesize(gauss, SHAPE, 5, seeds=range(5), batch_size=2, callback=callback, beta=0.3)
+    r = synthesize(gauss, SHAPE, 5, Schedule(beta=0.3), seeds=range(5), batch_size=2,
+                   callback=callback)
     for i in range(5):
         assert seen[i] == r.sigmas[i].tolist() and len(seen[i]) == int(r.steps[i])
 
 
 def test_save_writes_a_plain_npz(tmp_path, gauss):
-    r = synthesize(gauss, SHAPE, 3, seeds=[0, 1, 2], max_steps=400)
+    r = synthesize(gauss, SHAPE, 3, Schedule(max_steps=400), seeds=[0, 1, 2])
     path = r.save(tmp_path / "s.npz")
     with np.load(path, allow_pickle=False) as f:
         assert f["samples"].shape == (3, *SHAPE)
@@ -215,12 +217,38 @@ def test_bad_arguments(gauss):
     with pytest.raises(ConfigError):
         synthesize(gauss, SHAPE, 2, seeds=[1, 2], generator=torch.Generator())
     with pytest.raises(ConfigError):
-        synthesize(gauss, SHAPE, 2, step="linear")
+        Schedule(rule="linear")
     with pytest.raises(ConfigError):
-        synthesize(gauss, SHAPE, 2, h_0=1.5)
+        Schedule(h_0=1.5)
     with pytest.raises(ConfigError):
-        synthesize(gauss, SHAPE, 2, sigma_L=0.0)
+        Schedule(sigma_L=0.0)
+    with pytest.raises(ConfigError):
+        Schedule(sigma_0=0.0)
+    with pytest.raises(ConfigError, match="pass a gahr.sample.Schedule"):
+        synthesize(gauss, SHAPE, 2, torch.Generator())
+    with pytest.raises(TypeError, match="sigma_l"):
+        synthesize(gauss, SHAPE, 2, sigma_l=0.1)
     with pytest.raises(ShapeError):
         synthesize(lambda y: y[:, :, :4], SHAPE, 2)
     with pytest.raises(ShapeError):
         synthesize(gauss, SHAPE, 2, start_mean=torch.zeros(3))
+
+
+def test_the_old_keywords_still_work_for_a_release(gauss):
+    """Deprecated until 0.2: the schedule's settings as keywords, `**PRESETS[name]`, and
+    `synthesize_budget` give the same samples as the Schedule object."""
+    new = synthesize(gauss, SHAPE, 2, Schedule(beta=0.3, max_steps=400), seeds=[0, 1])
+    with pytest.deprecated_call():
+        old = synthesize(gauss, SHAPE, 2, seeds=[0, 1], beta=0.3, max_steps=400)
+    assert torch.equal(new.samples, old.samples)
+    with pytest.deprecated_call():
+        unpacked = synthesize(gauss, SHAPE, 2, seeds=[0, 1], **PRESETS["kadkhodaie2024"])
+    assert torch.equal(unpacked.samples,
+                       synthesize(gauss, SHAPE, 2, PRESETS["kadkhodaie2024"], seeds=[0, 1]).samples)
+    with pytest.deprecated_call():
+        budget = synthesize_budget(gauss, SHAPE, 2, 10, seeds=[0, 1], sigma_L=0.02)
+    assert torch.equal(budget.samples, synthesize(gauss, SHAPE, 2, FixedBudget(10, sigma_L=0.02),
+                                                  seeds=[0, 1]).samples)
+    with pytest.deprecated_call():
+        from gahr.sample import Algorithm1
+    assert Algorithm1 is Schedule

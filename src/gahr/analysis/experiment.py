@@ -125,15 +125,14 @@ def _square(size):
 
 def sample_pair(denoisers: dict, shape, section: MemorizationSection) -> dict:
     """Same-seed samples of each model: {split: SampleResult}."""
-    from ..sample import PRESETS, synthesize
+    from ..sample import preset, synthesize
 
-    params = dict(PRESETS[section.sampler])
-    params.update({k: v for k, v in (("beta", section.beta), ("h_0", section.h_0),
-                                     ("sigma_L", section.sigma_L)) if v is not None})
+    schedule = preset(section.sampler, beta=section.beta, h_0=section.h_0,
+                      sigma_L=section.sigma_L)
     seeds = [section.seed * 1_000_000 + i for i in range(section.num_samples)]
-    return {split: synthesize(den, shape, len(seeds), seeds=seeds, batch_size=section.batch_size,
-                              start_mean=getattr(den, "meta", {}).get("mean_intensity"),
-                              **params)
+    return {split: synthesize(den, shape, len(seeds), schedule, seeds=seeds,
+                              batch_size=section.batch_size,
+                              start_mean=getattr(den, "meta", {}).get("mean_intensity"))
             for split, den in denoisers.items()}
 
 

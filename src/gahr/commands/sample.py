@@ -20,9 +20,17 @@ def add_sampler_args(p) -> None:
     add_device_arg(p)
 
 
-def sampler_overrides(args) -> dict:
-    return dict(sigma_0=args.sigma_0, sigma_L=args.sigma_L, h_0=args.h_0, beta=args.beta,
-                step=args.step, max_steps=args.max_steps)
+def schedule_of(args, budget: int | None = None):
+    """The schedule the sampler flags ask for: the preset with the flags' changes; with a
+    `budget`, the fixed budget with the preset's (or the flags') sigma_0, sigma_L and beta."""
+    from ..sample import FixedBudget, preset
+
+    if budget is None:
+        return preset(args.preset, sigma_0=args.sigma_0, sigma_L=args.sigma_L, h_0=args.h_0,
+                      beta=args.beta, rule=args.step, max_steps=args.max_steps)
+    base = preset(args.preset, sigma_0=args.sigma_0, sigma_L=args.sigma_L, beta=args.beta)
+    return FixedBudget(num_steps=budget, sigma_0=base.sigma_0, sigma_L=base.sigma_L,
+                       beta=base.beta)
 
 
 def register(sub) -> None:
@@ -48,12 +56,8 @@ def run(args) -> int:
 
     if args.budget is not None and args.max_steps is not None:
         print("gahr sample: note: --max-steps is ignored with --budget")
-    overrides = sampler_overrides(args)
-    if args.budget is not None:
-        overrides = {k: overrides[k] for k in ("sigma_0", "sigma_L", "beta")}
-    result = sample_to_files(args.run_dir, args.out, n=args.n, seed=args.seed, size=args.size,
-                             preset=args.preset, budget=args.budget, batch_size=args.batch_size,
-                             device=resolve_device(args.device), progress=not args.quiet,
-                             **overrides)
+    result = sample_to_files(args.run_dir, args.out, schedule_of(args, args.budget), n=args.n,
+                             seed=args.seed, size=args.size, batch_size=args.batch_size,
+                             device=resolve_device(args.device), progress=not args.quiet)
     print(f"{result.summary()} -> {args.out}")
     return 1 if len(result.failed) == args.n else 0

@@ -1,6 +1,6 @@
 """`gahr solve`: a linear inverse problem with the prior implicit in a trained denoiser."""
 
-from .sample import add_sampler_args, sampler_overrides
+from .sample import add_sampler_args, schedule_of
 
 TASKS = ["inpaint", "pixels", "superres", "lowpass", "compressive", "mask"]
 
@@ -31,11 +31,11 @@ def run(args) -> int:
     from ..sample.files import solve_to_files
     from ._common import resolve_device
 
-    metrics = solve_to_files(args.run_dir, args.out, args.task, input=args.input,
-                             measurement=args.measurement, n=args.n, seed=args.seed,
-                             factor=args.factor, p=args.p, box=args.box, mask=args.mask,
-                             preset=args.preset, device=resolve_device(args.device),
-                             progress=not args.quiet, **sampler_overrides(args))
+    metrics = solve_to_files(args.run_dir, args.out, args.task, schedule_of(args),
+                             input=args.input, measurement=args.measurement, n=args.n,
+                             seed=args.seed, factor=args.factor, p=args.p, box=args.box,
+                             mask=args.mask, device=resolve_device(args.device),
+                             progress=not args.quiet)
     line = f"{args.task}: {metrics['measured_dims']}/{metrics['image_dims']} dims measured"
     if "psnr" in metrics and metrics["psnr"]:
         line += (f"; PSNR {sum(metrics['psnr']) / len(metrics['psnr']):.2f} dB "

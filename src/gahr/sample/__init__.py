@@ -1,8 +1,11 @@
 """Sampling from the prior implicit in a denoiser, and linear inverse problems with it.
 
-`synthesize` (Algorithm 1 of Kadkhodaie & Simoncelli, 2021, batched, per-sample seeds),
-`synthesize_budget` (a fixed number of steps), `solve` (linear inverse problems through
-measurement operators `measure` = M^T, `lift` = M with M^T M = I).
+`synthesize(denoiser, shape, n, schedule)` (Algorithm 1 of Kadkhodaie & Simoncelli, 2021,
+batched, per-sample seeds) and `solve(denoiser, operator, measurement, schedule)` (Algorithm 2:
+linear inverse problems through measurement operators `measure` = M^T, `lift` = M with
+M^T M = I) share one signature. The schedule is a `Schedule` (sigma_0, sigma_L, h_0, beta, step
+rule, max calls; `PRESETS` holds the two published ones, `preset(name, **changes)` a changed
+copy) or a `FixedBudget` (exactly K steps).
 """
 
 from .inverse import InverseProblem, solve
@@ -18,9 +21,18 @@ from .operators import (
 )
 from .result import SampleResult
 from .sampler import Synthesis, resolve_seeds, run_ascent, synthesize, synthesize_budget
-from .schedule import PRESETS, Algorithm1, FixedBudget, ideal_steps, step_size
+from .schedule import PRESETS, FixedBudget, Schedule, ideal_steps, preset, step_size
 
 __all__ = ["PRESETS", "Algorithm1", "BlockAverage", "FixedBudget", "InverseProblem", "Operator",
-           "PixelMask", "RandomProjection", "SampleResult", "SpectralLowPass", "Synthesis",
-           "box_inpainting", "ideal_steps", "make_operator", "random_pixels", "resolve_seeds",
-           "run_ascent", "solve", "step_size", "synthesize", "synthesize_budget"]
+           "PixelMask", "RandomProjection", "SampleResult", "Schedule", "SpectralLowPass",
+           "Synthesis", "box_inpainting", "ideal_steps", "make_operator", "preset",
+           "random_pixels", "resolve_seeds", "run_ascent", "solve", "step_size", "synthesize",
+           "synthesize_budget"]
+
+
+def __getattr__(name):
+    if name == "Algorithm1":  # deprecated until 0.2: now Schedule
+        from . import schedule
+
+        return schedule.Algorithm1
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,46 +20,31 @@ from .inverse import solve
 from .operators import make_operator
 from .quality import ssim
 from .result import SampleResult
-from .sampler import synthesize, synthesize_budget
-from .schedule import PRESETS
+from .sampler import synthesize
+from .schedule import Policy
 
 
-def sampler_params(preset: str = "kadkhodaie2021", **overrides) -> dict:
-    """A preset's parameters (see `PRESETS`) with the non-None overrides applied."""
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    return {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
-
-
-def sample_to_files(run_dir, out, n: int = 64, seed: int = 0, size=None, preset="kadkhodaie2021",
-                    budget: int | None = None, batch_size=None, device="cpu", png: bool = True,
-                    progress: bool = True, **overrides) -> SampleResult:
-    """Draw n samples from the model in `run_dir`, write `out` (.npz, see SampleResult.save) and
-    a PNG grid of the converged samples beside it. `size` (H or (H, W)) defaults to the
-    training size in the model's meta. `budget` runs the fixed-budget variant instead."""
+def sample_to_files(run_dir, out, schedule: Policy | None = None, n: int = 64, seed: int = 0,
+                    size=None, batch_size=None, device="cpu", png: bool = True,
+                    progress: bool = True) -> SampleResult:
+    """Draw n samples from the model in `run_dir` under `schedule` (default: the 2021 preset),
+    write `out` (.npz, see SampleResult.save) and a PNG grid of the converged samples beside
+    it. `size` (H or (H, W)) defaults to the training size in the model's meta."""
     den = load_denoiser(run_dir, device)
     shape = (den.channels, *_image_size(size, den.meta))
     seeds = [seed * 1_000_000 + i for i in range(n)]
-    params = sampler_params(preset, **overrides)
-    start = den.meta.get("mean_intensity")
-    if budget is None:
-        result = synthesize(den, shape, n, seeds=seeds, start_mean=start, batch_size=batch_size,
-                            device=device, progress=progress, **params)
-    else:
-        result = synthesize_budget(den, shape, n, budget, seeds=seeds, sigma_0=params["sigma_0"],
-                                   sigma_L=params["sigma_L"], beta=params["beta"],
-                                   start_mean=start, batch_size=batch_size, device=device,
-                                   progress=progress)
+    result = synthesize(den, shape, n, schedule, seeds=seeds, batch_size=batch_size,
+                        start_mean=den.meta.get("mean_intensity"), device=device,
+                        progress=progress)
     result.save(out)
     if png and len(result.failed) < n:
         _grid(result.good(), Path(out).with_suffix(".png"))
     return result
 
 
-def solve_to_files(run_dir, out_dir, task: str, input=None, measurement=None, n: int = 1,
-                   seed: int = 0, factor: int = 4, p: float = 0.25, box=None, mask=None,
-                   preset="kadkhodaie2021", device="cpu", progress: bool = True,
-                   **overrides) -> dict:
+def solve_to_files(run_dir, out_dir, task: str, schedule: Policy | None = None, input=None,
+                   measurement=None, n: int = 1, seed: int = 0, factor: int = 4, p: float = 0.25,
+                   box=None, mask=None, device="cpu", progress: bool = True) -> dict:
     """Solve one inverse problem with the model in `run_dir` and write into `out_dir`:
     measurement.npy, measured.png (M M^T x), reconstruction.npz/.png (n posterior samples),
     and metrics.json (PSNR/SSIM of each reconstruction and of M M^T x when `input`, the
@@ -76,9 +61,8 @@ def solve_to_files(run_dir, out_dir, task: str, input=None, measurement=None, n:
                        generator=torch.Generator().manual_seed(seed))
     m = op.measure(truth) if truth is not None else _read_measurement(measurement)
     seeds = [seed * 1_000_000 + i for i in range(n)]
-    params = sampler_params(preset, **overrides)
-    result = solve(den, op, m.to(device).expand(n, -1), seeds=seeds, device=device,
-                   start_mean=meta.get("mean_intensity"), progress=progress, **params)
+    result = solve(den, op, m.to(device).expand(n, -1), schedule, seeds=seeds, device=device,
+                   start_mean=meta.get("mean_intensity"), progress=progress)
     out_dir = Path(out_dir)
     _save_npy(out_dir / "measurement.npy", m.cpu().numpy())
     _grid(op.lift(m).cpu(), out_dir / "measured.png")

@@ -19,7 +19,7 @@ from ..errors import ShapeError
 from .operators import Operator
 from .result import SampleResult
 from .sampler import _start_mean, resolve_seeds, run_ascent
-from .schedule import Algorithm1
+from .schedule import Policy, resolve_schedule
 
 
 class InverseProblem:
@@ -43,16 +43,15 @@ class InverseProblem:
 
 
 def solve(denoiser: Callable[[torch.Tensor], torch.Tensor], operator: Operator,
-          measurement: torch.Tensor, generator: torch.Generator | None = None, seeds=None,
-          sigma_0: float = 1.0, sigma_L: float = 0.01, h_0: float = 0.01, beta: float = 0.01,
-          step: str = "growing", start_mean=None, max_steps: int | None = None,
+          measurement: torch.Tensor, schedule: Policy | None = None, *, seeds=None,
+          generator: torch.Generator | None = None, start_mean=None,
           batch_size: int | None = None, callback=None, sigma_max: float | None = None,
-          device=None, progress: bool = False) -> SampleResult:
+          device=None, progress: bool = False, **legacy) -> SampleResult:
     """Reconstruct one image per measurement row (B, K) of `operator` (Algorithm 2).
 
     Each reconstruction x satisfies M^T x = m (up to float rounding) and is a sample of the
     prior restricted to that set; repeat a measurement row for several samples of the
-    posterior. Parameters, seeds and failures as in `synthesize`.
+    posterior. The schedule, seeds and failures as in `synthesize`.
     """
     if measurement.dim() == 1:
         measurement = measurement[None]
@@ -60,10 +59,9 @@ def solve(denoiser: Callable[[torch.Tensor], torch.Tensor], operator: Operator,
         raise ShapeError(f"measurement of shape {tuple(measurement.shape)}; {operator!r} gives "
                          f"(B, {operator.dim}) measurements: use operator.measure(x)")
     shape = operator.shape
-    policy = Algorithm1(sigma_L=sigma_L, h_0=h_0, beta=beta, rule=step, max_steps=max_steps)
+    schedule = resolve_schedule(schedule, legacy, "solve")
     mean = _start_mean(start_mean, shape, device, denoiser)
     task = InverseProblem(operator, measurement.to(mean.device), mean)
     seeds = resolve_seeds(measurement.shape[0], generator, seeds)
-    return run_ascent(denoiser, task, shape, seeds, policy, sigma_0=sigma_0,
-                      batch_size=batch_size, callback=callback, sigma_max=sigma_max,
-                      device=device, progress=progress)
+    return run_ascent(denoiser, task, shape, seeds, schedule, batch_size=batch_size,
+                      callback=callback, sigma_max=sigma_max, device=device, progress=progress)

@@ -15,6 +15,7 @@ owns a generator seeded with its own seed, which draws its initial noise and the
 update, so a sample depends on its seed only, not on the batch size or its batch mates.
 """
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 from ..devices import device_of
 from ..errors import ConfigError, ShapeError
 from .result import SampleResult
-from .schedule import Algorithm1, FixedBudget
+from .schedule import FixedBudget, Policy, resolve_schedule
 
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
 
@@ -45,65 +46,59 @@ class Synthesis:
         return x_hat
 
 
-def synthesize(denoiser: Denoiser, shape, n: int, generator: torch.Generator | None = None,
-               seeds=None, sigma_0: float = 1.0, sigma_L: float = 0.01, h_0: float = 0.01,
-               beta: float = 0.01, step: str = "growing", start_mean=None,
-               max_steps: int | None = None, batch_size: int | None = None,
-               callback: Callable[[dict], None] | None = None, sigma_max: float | None = None,
-               device=None, progress: bool = False) -> SampleResult:
+def synthesize(denoiser: Denoiser, shape, n: int, schedule: Policy | None = None, *,
+               seeds=None, generator: torch.Generator | None = None, start_mean=None,
+               batch_size: int | None = None, callback: Callable[[dict], None] | None = None,
+               sigma_max: float | None = None, device=None, progress: bool = False,
+               **legacy) -> SampleResult:
     """Draw n samples of shape (C, H, W) from the prior implicit in `denoiser` (Algorithm 1).
 
-    Defaults are the 2021 paper's (growing step: few calls); `PRESETS["kadkhodaie2024"]` gives
-    the ICLR 2024 constant step (about 10x more calls). `start_mean` (scalar or (C, H, W);
-    default 0.5) should be the training set's mean intensity. `seeds` (one int per sample) or
+    `schedule`: a `Schedule` (default `PRESETS["kadkhodaie2021"]`, the 2021 paper's growing
+    step: few calls; `PRESETS["kadkhodaie2024"]` is the ICLR 2024 constant step, about 10x more
+    calls) or a `FixedBudget` (exactly K steps). `start_mean` (scalar or (C, H, W); default
+    0.5) should be the training set's mean intensity. `seeds` (one int per sample) or
     `generator` (draws the seeds) fix the randomness. A sample is failed when sigma_t leaves
-    [0, sigma_max] (default max(2 sigma_0, 1)) or when it needs more than `max_steps` calls
-    (default 10x the ideal count). `callback(info)` sees every call, see `run_ascent`.
+    [0, sigma_max] (default max(2 sigma_0, 1)) or runs past `schedule.limit()` calls.
+    `callback(info)` sees every call, see `run_ascent`. The keywords sigma_0, sigma_L, h_0,
+    beta, step and max_steps still change the schedule, deprecated until 0.2.
     """
-    policy = Algorithm1(sigma_L=sigma_L, h_0=h_0, beta=beta, rule=step, max_steps=max_steps)
+    schedule = resolve_schedule(schedule, legacy, "synthesize")
     task = Synthesis(_start_mean(start_mean, shape, device, denoiser))
-    return run_ascent(denoiser, task, shape, resolve_seeds(n, generator, seeds), policy,
-                      sigma_0=sigma_0, batch_size=batch_size, callback=callback,
-                      sigma_max=sigma_max, device=device, progress=progress)
+    return run_ascent(denoiser, task, shape, resolve_seeds(n, generator, seeds), schedule,
+                      batch_size=batch_size, callback=callback, sigma_max=sigma_max,
+                      device=device, progress=progress)
 
 
-def synthesize_budget(denoiser: Denoiser, shape, n: int, num_steps: int,
-                      generator: torch.Generator | None = None, seeds=None,
-                      sigma_0: float = 1.0, sigma_L: float = 0.01, beta: float = 0.1,
-                      start_mean=None, batch_size: int | None = None,
-                      callback: Callable[[dict], None] | None = None,
-                      sigma_max: float | None = None, device=None,
-                      progress: bool = False) -> SampleResult:
-    """Beyond the paper: Algorithm 1's update with exactly `num_steps` steps (num_steps + 1
-    calls per sample), sigma_t steered onto geometric targets from sigma_0 to sigma_L (see
-    `FixedBudget`), so a batch finishes in known time. Same seeds semantics as `synthesize`."""
-    policy = FixedBudget(num_steps=num_steps, sigma_0=sigma_0, sigma_L=sigma_L, beta=beta)
-    task = Synthesis(_start_mean(start_mean, shape, device, denoiser))
-    return run_ascent(denoiser, task, shape, resolve_seeds(n, generator, seeds), policy,
-                      sigma_0=sigma_0, batch_size=batch_size, callback=callback,
-                      sigma_max=sigma_max, device=device, progress=progress)
+def synthesize_budget(denoiser: Denoiser, shape, n: int, num_steps: int, *, sigma_0: float = 1.0,
+                      sigma_L: float = 0.01, beta: float = 0.1, **options) -> SampleResult:
+    """Deprecated (until 0.2): `synthesize(denoiser, shape, n, FixedBudget(num_steps, sigma_0,
+    sigma_L, beta), ...)`, exactly `num_steps` steps (num_steps + 1 calls) per sample."""
+    warnings.warn("synthesize_budget is deprecated; pass FixedBudget(num_steps, ...) to "
+                  "synthesize", DeprecationWarning, stacklevel=2)
+    budget = FixedBudget(num_steps=num_steps, sigma_0=sigma_0, sigma_L=sigma_L, beta=beta)
+    return synthesize(denoiser, shape, n, budget, **options)
 
 
-def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy, sigma_0: float = 1.0,
+def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy: Policy,
                batch_size: int | None = None, callback=None, sigma_max: float | None = None,
                device=None, progress: bool = False) -> SampleResult:
-    """The batched loop shared by synthesis, inverse problems and the fixed budget.
+    """The batched loop shared by synthesis and inverse problems, under any schedule.
 
-    `task` maps unit noise to y_0 (`start`), (y, x_hat) to the direction d (`direction`) and to
-    the output (`final`); `policy` decides stopping and (h_t, gamma_t). `callback(info)` gets, at
+    `task` maps noise sigma_0 z to y_0 (`start`), (y, x_hat) to the direction d (`direction`)
+    and to the output (`final`); `policy` (a `Schedule` or `FixedBudget`) gives sigma_0 and
+    decides stopping and (h_t, gamma_t). `callback(info)` gets, at
     every call, a dict with `iteration` (loop count), `index` (sample indices in the batch),
     `t`, `y`, `x_hat`, `d`, `sigma` (read-only tensors of the current batch).
     """
     shape = _check_shape(shape)
-    if not sigma_0 > 0:
-        raise ConfigError(f"sigma_0={sigma_0} must be > 0")
+    sigma_0 = policy.sigma_0
     device = torch.device(device) if device is not None else device_of(denoiser)
     n, D = len(seeds), shape[0] * shape[1] * shape[2]
     batch_size = min(n, 64) if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ConfigError(f"batch_size={batch_size} must be >= 1")
     sigma_max = max(2 * sigma_0, 1.0) if sigma_max is None else float(sigma_max)
-    limit = policy.limit(sigma_0)
+    limit = policy.limit()
     state = _State(n, shape, device)
     batch = _Batch.empty(shape, device)
     queued, iteration = 0, 0

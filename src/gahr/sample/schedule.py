@@ -1,33 +1,24 @@
-"""Step policies of the coarse-to-fine ascent: Algorithm 1's two step rules and a fixed budget.
+"""Schedules of the coarse-to-fine ascent: Algorithm 1's settings, its presets, a fixed budget.
 
-A policy decides, per sample, from its step index t (1-based: the t-th denoiser call) and its
-effective noise sigma_t = |d_t| / sqrt(D):
+A schedule is one object that `synthesize` and `solve` take. It decides, per sample, from the
+step index t (1-based: the t-th denoiser call) and the effective noise sigma_t = |d_t| / sqrt(D):
 - `done(t, sigma)`: stop here and return the (projected) denoised image;
 - `step(t, sigma)`: the step size h_t and the injected noise gamma_t of the update
-  y_t = y_{t-1} + h_t d_t + gamma_t z_t.
-Algorithm 1 (Kadkhodaie & Simoncelli, NeurIPS 2021) keeps the effective noise on the schedule
-sigma_t = (1 - beta h_t) sigma_{t-1} by injecting
-gamma_t^2 = ((1 - beta h_t)^2 - (1 - h_t)^2) sigma_t^2.
+  y_t = y_{t-1} + h_t d_t + gamma_t z_t;
+- `limit()`: the calls after which a sample that is not done counts as failed.
+Algorithm 1 (Kadkhodaie & Simoncelli, NeurIPS 2021) starts at y_0 = mean + sigma_0 z and keeps
+the effective noise on the schedule sigma_t = (1 - beta h_t) sigma_{t-1} by injecting
+gamma_t^2 = ((1 - beta h_t)^2 - (1 - h_t)^2) sigma_t^2, until sigma_t < sigma_L.
 """
 
+import dataclasses
+import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from ..errors import ConfigError
-
-#: The two published settings. 2021: growing step, few calls. 2024 (ICLR, the memorization
-#: experiments): constant step, more noise injection, started at the training set's mean.
-#: Trade-off, measured with the exact Gaussian oracle (benchmarks/sampler.py, 16x16, 128
-#: samples): 2021 needs 65 calls per sample, 2024 825 (13x); at sigma_L = 0.05 the RMS
-#: log-spectral error is 0.073 with the 2021 step against 0.032 with the 2024 step (floor of
-#: exact prior samples: 0.019), because late growing steps (h_t -> 0.5) under-sample the
-#: variance by about h/2. The default is the 2021 rule (cheap); the paper-scale memorization
-#: preset uses the 2024 one, as the paper did, the CPU presets the 2021 one.
-PRESETS = {
-    "kadkhodaie2021": dict(step="growing", sigma_0=1.0, sigma_L=0.01, h_0=0.01, beta=0.01),
-    "kadkhodaie2024": dict(step="constant", sigma_0=1.0, sigma_L=0.05, h_0=0.01, beta=0.1),
-}
 
 
 def step_size(t: np.ndarray, h_0: float, rule: str) -> np.ndarray:
@@ -55,18 +46,25 @@ def ideal_steps(sigma_0: float, sigma_L: float, h_0: float, beta: float, rule: s
 
 
 @dataclass(frozen=True)
-class Algorithm1:
-    """Kadkhodaie & Simoncelli (2021), Algorithm 1: stop when sigma_t < sigma_L."""
+class Schedule:
+    """Algorithm 1's schedule (Kadkhodaie & Simoncelli, 2021): start at noise sigma_0, take
+    steps h_t (`rule` "growing": h_0 t / (1 + h_0 (t - 1)); "constant": h_0) with noise
+    injection beta (1: none), stop when sigma_t < sigma_L. A sample still running after
+    `max_steps` calls (default: 10x the ideal count + 100) has failed; sigma_L = 0 with
+    `max_steps` runs exactly that many calls."""
 
+    sigma_0: float = 1.0
     sigma_L: float = 0.01
     h_0: float = 0.01
     beta: float = 0.01
-    rule: str = "growing"
+    rule: Literal["growing", "constant"] = "growing"
     max_steps: int | None = None
 
     def __post_init__(self):
         if self.rule not in ("growing", "constant"):
             raise ConfigError(f"step={self.rule!r}; choose 'growing' (2021) or 'constant' (2024)")
+        if not self.sigma_0 > 0:
+            raise ConfigError(f"sigma_0={self.sigma_0} must be > 0")
         if not 0 < self.h_0 <= 1 or not 0 < self.beta <= 1:
             raise ConfigError(f"h_0={self.h_0} and beta={self.beta} must lie in (0, 1]")
         if self.sigma_L < 0 or (self.sigma_L == 0 and self.max_steps is None):
@@ -75,12 +73,16 @@ class Algorithm1:
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max_steps={self.max_steps} must be >= 1")
 
-    def limit(self, sigma_0: float) -> int:
+    def replace(self, **changes) -> "Schedule":
+        """A copy with the given settings changed; None leaves a setting as it is."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def limit(self) -> int:
         """max_steps, or by default 10x the ideal number of calls (+100): a sample that needs
         more is not following the schedule and is reported as failed."""
         if self.max_steps is not None:
             return self.max_steps
-        return 10 * ideal_steps(sigma_0, self.sigma_L, self.h_0, self.beta, self.rule) + 100
+        return 10 * ideal_steps(self.sigma_0, self.sigma_L, self.h_0, self.beta, self.rule) + 100
 
     def done(self, t: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         return sigma < self.sigma_L
@@ -89,6 +91,38 @@ class Algorithm1:
         h = step_size(t, self.h_0, self.rule)
         gamma = np.sqrt(np.maximum((1 - self.beta * h) ** 2 - (1 - h) ** 2, 0)) * sigma
         return h, gamma
+
+    # Deprecated (until 0.2): the presets were dicts of synthesize's keyword arguments, so
+    # `synthesize(..., **PRESETS[name])` keeps working for one release.
+    def keys(self):
+        warnings.warn("unpacking a Schedule (**PRESETS[name]) is deprecated; pass it as "
+                      "synthesize(den, shape, n, PRESETS[name])", DeprecationWarning,
+                      stacklevel=2)
+        return ["step", "sigma_0", "sigma_L", "h_0", "beta"]
+
+    def __getitem__(self, key):
+        return getattr(self, "rule" if key == "step" else key)
+
+
+#: The two published settings. 2021: growing step, few calls. 2024 (ICLR, the memorization
+#: experiments): constant step, more noise injection, started at the training set's mean.
+#: Trade-off, measured with the exact Gaussian oracle (benchmarks/sampler.py, 16x16, 128
+#: samples): 2021 needs 65 calls per sample, 2024 825 (13x); at sigma_L = 0.05 the RMS
+#: log-spectral error is 0.073 with the 2021 step against 0.032 with the 2024 step (floor of
+#: exact prior samples: 0.019), because late growing steps (h_t -> 0.5) under-sample the
+#: variance by about h/2. The default is the 2021 rule (cheap); the paper-scale memorization
+#: preset uses the 2024 one, as the paper did, the CPU presets the 2021 one.
+PRESETS = {
+    "kadkhodaie2021": Schedule(rule="growing", sigma_0=1.0, sigma_L=0.01, h_0=0.01, beta=0.01),
+    "kadkhodaie2024": Schedule(rule="constant", sigma_0=1.0, sigma_L=0.05, h_0=0.01, beta=0.1),
+}
+
+
+def preset(name: str = "kadkhodaie2021", **changes) -> Schedule:
+    """The preset `name` with the non-None `changes` (Schedule fields) applied."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown sampler preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name].replace(**changes)
 
 
 @dataclass(frozen=True)
@@ -114,7 +148,7 @@ class FixedBudget:
             raise ConfigError(f"need 0 < sigma_L={self.sigma_L} < sigma_0={self.sigma_0} and "
                               f"beta={self.beta} in (0, 1]")
 
-    def limit(self, sigma_0: float) -> int:
+    def limit(self) -> int:
         return self.num_steps + 1
 
     def target(self, t: np.ndarray) -> np.ndarray:
@@ -132,3 +166,39 @@ class FixedBudget:
         h = np.minimum((1 - r) / self.beta, 1.0)
         gamma = np.sqrt(np.maximum(r**2 - (1 - h) ** 2, 0)) * sigma
         return h, gamma
+
+
+#: What a sampler takes: Algorithm 1's schedule or the fixed budget.
+Policy = Schedule | FixedBudget
+#: The settings that synthesize and solve took as keywords before the Schedule object
+#: (deprecated until 0.2), and the Schedule field each one sets.
+LEGACY_SETTINGS = {"sigma_0": "sigma_0", "sigma_L": "sigma_L", "h_0": "h_0", "beta": "beta",
+                   "step": "rule", "max_steps": "max_steps"}
+
+
+def resolve_schedule(schedule, legacy: dict, caller: str) -> Policy:
+    """The schedule a sampler runs: `schedule` (default: the 2021 preset), changed by the
+    deprecated keyword settings in `legacy` (with a warning); a TypeError for any other key."""
+    unknown = sorted(set(legacy) - set(LEGACY_SETTINGS))
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
+    schedule = PRESETS["kadkhodaie2021"] if schedule is None else schedule
+    if not isinstance(schedule, Schedule | FixedBudget):
+        raise ConfigError(f"{caller}: schedule={schedule!r}; pass a gahr.sample.Schedule "
+                          "(e.g. PRESETS['kadkhodaie2024']) or a FixedBudget")
+    if legacy:
+        warnings.warn(f"{caller}({', '.join(f'{k}=' for k in legacy)}...) is deprecated; pass "
+                      f"a Schedule, e.g. {caller}(..., PRESETS['kadkhodaie2021'].replace("
+                      f"sigma_L=0.05))", DeprecationWarning, stacklevel=3)
+        changes = {LEGACY_SETTINGS[k]: v for k, v in legacy.items()}
+        schedule = dataclasses.replace(schedule, **{k: v for k, v in changes.items()
+                                                    if v is not None})
+    return schedule
+
+
+def __getattr__(name):
+    if name == "Algorithm1":  # deprecated until 0.2
+        warnings.warn("gahr.sample.Algorithm1 is now gahr.sample.Schedule (with sigma_0)",
+                      DeprecationWarning, stacklevel=2)
+        return Schedule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
