@@ -32,8 +32,10 @@ def _add_make(sub) -> None:
     calpha.add_argument("--size", type=int, default=80)
     calpha.add_argument("--alpha", type=float, default=2.0, help="contour regularity, (0, 5]")
     calpha.add_argument("--beta", type=float, default=None, help="background one (default alpha)")
-    calpha.add_argument("--blur", type=int, nargs=2, default=None, metavar=("ROWS", "COLS"),
-                        help="box blur of the boundary; the paper uses 2 2")
+    calpha.add_argument("--blur", type=int, nargs=2, default=[2, 2], metavar=("ROWS", "COLS"),
+                        help="box blur of the boundary (default 2 2, the paper's class; 1 1: none)")
+    calpha.add_argument("--no-blur", dest="blur", action="store_const", const=None,
+                        help="a hard edge (same as --blur 1 1)")
     calpha.add_argument("--antialias", type=int, default=0,
                         help="render 2^J times larger with a hard edge and average blocks")
     discs = kinds.add_parser("discs", parents=[common], help="disc images (paper Sec. 3.3)")

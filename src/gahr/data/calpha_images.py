@@ -14,8 +14,9 @@ One image of size s x s is built from three random parts (`calpha_layers`):
   the coarse pixel row r has coverage clamp(r + 1 - ceil(2^j h - 1/2) / 2^j, 0, 1) at each of
   the 2^j sub-columns, averaged. j = 0 is the paper's hard mask.
 
-The image is lower * mask + upper * (1 - mask) after an optional box blur of the mask
-(`blur=(2, 2)` is the paper's setting), hence in [0, 1].
+The image is lower * mask + upper * (1 - mask) after a box blur of the mask, hence in [0, 1].
+By default `blur=(2, 2)`, the paper's class (its denoisers were trained on images made with a
+(2, 2) blur factor, folders `..._blurredx2`); `blur=None` or (1, 1) keeps the hard edge.
 Deviation from the paper's code, on purpose: the contour amplitude is s/8 for every alpha and
 size (the paper's grows like sqrt(s)), and the noise is Gaussian instead of uniform; neither
 changes the power-spectrum slopes that define the class.
@@ -133,10 +134,14 @@ def compose(layers: CAlphaLayers, blur: tuple[int, int] | None = None,
     return out.clamp_(0, 1)  # the clamp removes float rounding only
 
 
+PAPER_BLUR = (2, 2)  # the box blur of the mask in the paper's C^alpha class
+
+
 def calpha(n: int, size: int = 80, alpha: float = 2.0, beta: float | None = None,
-           blur: tuple[int, int] | None = None, antialias: int = 0, seed=0,
+           blur: tuple[int, int] | None = PAPER_BLUR, antialias: int = 0, seed=0,
            progress: bool = False) -> torch.Tensor:
-    """n C^alpha images, float32 (n, 1, size, size) in [0, 1]; beta=None means beta = alpha.
+    """n C^alpha images, float32 (n, 1, size, size) in [0, 1]; beta=None means beta = alpha;
+    `blur` the box blur of the edge (the paper's (2, 2) by default, None for a hard edge).
 
     Vectorized over images, in chunks that bound memory; the same seed gives the same images.
     """
