@@ -76,7 +76,7 @@ def test_bad_settings_raise_one_line_config_errors(override, words):
 
 
 def test_json_round_trip_and_with_overrides(tmp_path):
-    cfg = load_config(None, ["model.arch=bfcnn", "model.num_layers=4", "data.options.a=1",
+    cfg = load_config(None, ["model.arch=bfcnn", "model.num_layers=4", "data.options.wrap=true",
                              "train.eval_sigmas=[\"25/255\"]"])
     save_config(cfg, tmp_path / "config.json")
     assert read_config(tmp_path / "config.json") == cfg
@@ -84,6 +84,20 @@ def test_json_round_trip_and_with_overrides(tmp_path):
         "arch": "bfcnn", "num_layers": 4}
     changed = with_overrides(cfg, ["train.lr=0.5"])
     assert changed.train.lr == 0.5 and cfg.train.lr == 1e-3  # frozen: a copy
+
+
+def test_data_options_are_checked_against_the_generator_when_read():
+    """A misspelt option fails when the file is read, naming the key and the valid ones (the
+    generator's own parameters); values take the parameter's type."""
+    with pytest.raises(ConfigError, match=r"data\.options\.radius for source 'discs'.*wrap"):
+        load_config(None, ["data.options.radius=3"])
+    cfg = load_config(None, ["data.source=calpha", "data.options.alpha=\"3/2\"",
+                             "data.options.blur=[2, 2]"])
+    assert cfg.data.options == {"alpha": 1.5, "blur": (2, 2)}
+    with pytest.raises(ConfigError, match="data.options.pad"):
+        load_config(None, ["data.source=fashion-mnist", "data.options.pad=3"])
+    with pytest.raises(ConfigError, match="valid keys: none"):
+        load_config(None, ["data.source=x.npy", "data.options.gray=true"])
 
 
 def test_sweep_section_loads_only_into_sweep_configs():

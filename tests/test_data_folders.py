@@ -31,7 +31,7 @@ def test_celeba_preset_is_luma_of_the_central_crop_averaged_over_2x2_blocks(tmp_
     """rows 29:189, cols 9:169 of a 218 x 178 face, gray by ITU-R 601, 160 -> 80 by 2x2 means."""
     rgb = np.random.default_rng(0).integers(0, 256, (218, 178, 3), dtype=np.uint8)
     path = save_png(tmp_path / "face.png", rgb)
-    out = read_image(path, **{k: v for k, v in folders_module.PRESETS["celeba"].items()})
+    out = read_image(path, **{k: v for k, v in folders_module.FOLDER_PRESETS["celeba"].items()})
     luma = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     expected = luma[29:189, 9:169].reshape(80, 2, 80, 2).mean(axis=(1, 3))
     assert out.shape == (1, 80, 80) and out.dtype == np.uint8

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gahr.cli import main
-from gahr.demo import demo_config, run_demo
+from gahr.workflows.demo import demo_config, run_demo
 
 TINY = ["train.epochs=1", "train.samples_per_epoch=64", "train.batch_size=16",
         "data.num_images=64", "data.n_test=4", "train.eval_images=4", "sweep.n_train=[1, 8]",

@@ -8,10 +8,10 @@ import torch
 from PIL import Image
 from test_jacobian import tiny_unet
 
-from gahr.analysis.eigen_files import default_ranks
 from gahr.analysis.jacobian import jacobian
 from gahr.cli import main
 from gahr.nets import save
+from gahr.workflows.eigen_files import default_ranks
 
 
 @pytest.fixture

@@ -15,17 +15,18 @@ import pytest
 import torch
 
 from gahr.analysis import memorization as mem
-from gahr.analysis.experiment import (
+from gahr.config import (
+    DataConfig,
     ExperimentConfig,
     MemorizationSection,
-    analyze_sweep,
-    is_finished_n,
+    ModelConfig,
+    SweepSection,
     load_experiment,
-    pair_jobs,
+    save_config,
 )
-from gahr.config import DataConfig, ModelConfig, SweepSection, save_config
 from gahr.errors import ConfigError, DataError, GahrError, ShapeError
 from gahr.nets import build, save
+from gahr.workflows.experiment import analyze_sweep, is_finished_n, pair_jobs
 
 SIZE = 8
 
@@ -192,8 +193,8 @@ def test_cli_trains_and_analyses_a_tiny_sweep(tmp_path, command):
 def test_runs_are_compared_by_the_image_size_their_model_saw(tmp_path):
     """A run trained at the source's native size (config data.size = None) records the size
     in model.json; that size, not the config's None, is compared with the sweep's [data]."""
-    from gahr.analysis.experiment import check_runs
     from gahr.rundir import RunDir
+    from gahr.workflows.experiment import check_runs
 
     config = make_config(tmp_path / "native")
     plant_runs(config)

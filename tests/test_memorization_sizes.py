@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from gahr.analysis.sizes import mean_gap, parse_sizes, summarize_sizes, transition_n
+from gahr.analysis.sizes import mean_gap, summarize_sizes, transition_n
 from gahr.errors import ConfigError
+from gahr.workflows.sizes import parse_sizes
 
 
 def test_parse_sizes():

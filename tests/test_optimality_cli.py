@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from test_jacobian import tiny_unet
 
-from gahr.analysis.optimality_files import calpha_optimality, disc_optimality
 from gahr.cli import main
 from gahr.errors import ConfigError
 from gahr.nets import save
+from gahr.workflows.optimality_files import calpha_optimality, disc_optimality
 
 
 def test_calpha_identity_has_mse_slope_two(tmp_path):

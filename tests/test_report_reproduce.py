@@ -6,7 +6,7 @@ import pytest
 
 from gahr.cli import build_parser, main
 from gahr.report import ReportError
-from gahr.report import reproduce as rep
+from gahr.workflows import reproduce as rep
 
 
 def test_registry_is_well_formed():

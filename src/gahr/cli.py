@@ -1,7 +1,9 @@
 """The `gahr` command line: parse, call one library function, print.
 
 Each subcommand lives in a module of `gahr.commands` that defines `register(subparsers)`;
-the module's parser sets `func`, called with the parsed arguments.
+the module's parser sets `func`, called with the parsed arguments. `args.cli` is the whole
+parser (`gahr reproduce --check` parses its recipes' steps with it), so no command imports
+this module back.
 """
 
 import argparse
@@ -18,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gahr", description="Bias-free denoisers, their implicit prior, memorization vs "
         "generalization, and geometry-adaptive harmonic bases (Kadkhodaie et al., ICLR 2024).")
     parser.add_argument("--version", action="version", version=f"gahr {__version__}")
+    parser.set_defaults(cli=parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if not info.name.startswith("_"):

@@ -1,29 +1,53 @@
 """Configuration: frozen dataclasses loaded from TOML, overridden with `section.key=value`,
 saved as JSON. One source of truth per default: the dataclass fields below.
 
-Any frozen dataclass whose fields are numbers, strings, booleans, `Literal`s, unions, tuples,
-dicts or other such dataclasses loads with `load_config(path, overrides, cls=...)`; an unknown
-key or a value of the wrong type raises `ConfigError` naming the key.
+A training run is `Config` ([data] [model] [train]); a sweep adds [sweep] (`SweepConfig`); the
+memorization experiment adds [memorization] (`ExperimentConfig`). `load_config(path,
+overrides, cls=...)` reads any of them; an unknown key or a value of the wrong type raises
+`ConfigError` naming the key. The dict <-> dataclass machinery is `gahr.configfiles`. Model
+settings are checked against the architecture's constructor, data options against the
+generator's signature, so a misspelt option fails when the file is read, not hours later.
 """
 
-import dataclasses
 import inspect
 import json
-import types
 import typing
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
+from .configfiles import (  # noqa: F401 - re-exported: where they have always been imported
+    apply_overrides,
+    coerce,
+    from_dict,
+    parse_override,
+    read_toml,
+    to_dict,
+)
 from .errors import ConfigError
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
-
 Split = Literal["S1", "S2", "all"]
+SPLITS = ("S1", "S2")  # the disjoint pair of the memorization experiment
+
+
+def typed_arguments(params, values: dict, where: str, owner: str, also_valid=()) -> dict:
+    """`values` checked against a signature's `params` (name -> inspect.Parameter): every
+    key a parameter of it, every value coerced to its annotation (else its default's type).
+    `also_valid`: the section's other keys, named first in the error."""
+    out = {}
+    for key, value in values.items():
+        if key not in params:
+            raise ConfigError(f"unknown key {where}{key} for {owner}; valid keys: "
+                              f"{', '.join([*also_valid, *params]) or 'none'}")
+        p = params[key]
+        if p.annotation is not inspect.Parameter.empty:
+            tp = p.annotation
+        elif p.default is inspect.Parameter.empty or p.default is None:
+            tp = typing.Any
+        else:
+            tp = type(p.default)
+        out[key] = coerce(tp, value, f"{where}{key}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -47,6 +71,12 @@ class DataConfig:
             raise ConfigError("data.n_test must be >= 0 and data.num_images >= 1")
         if self.size is not None and self.size < 1:
             raise ConfigError(f"data.size={self.size}; use a positive image side in pixels")
+        from .data import source_options
+
+        params = source_options(self.source)  # None: a path that does not exist yet
+        if params is not None:
+            object.__setattr__(self, "options", typed_arguments(
+                params, self.options, "data.options.", f"source {self.source!r}"))
 
 
 @dataclass(frozen=True)
@@ -70,14 +100,7 @@ class ModelConfig:
             raise ConfigError(f"{where}arch={arch!r} is unknown; choose one of "
                               f"{', '.join(sorted(ARCHITECTURES))}")
         params = inspect.signature(ARCHITECTURES[arch]).parameters
-        config = {}
-        for key, value in data.items():
-            if key not in params:
-                raise ConfigError(f"unknown key {where}{key} for arch {arch!r}; valid keys: "
-                                  f"arch, {', '.join(params)}")
-            default = params[key].default
-            tp = params[key].annotation if default is inspect.Parameter.empty else type(default)
-            config[key] = coerce(tp, value, f"{where}{key}")
+        config = typed_arguments(params, data, where, f"arch {arch!r}", also_valid=("arch",))
         return cls(arch=arch, config=config)
 
     def _to_dict(self) -> dict:
@@ -200,137 +223,48 @@ class SweepConfig(Config):
     sweep: SweepSection = field(default_factory=SweepSection)
 
 
-# ---------------------------------------------------------------- dict <-> dataclass
+@dataclass(frozen=True)
+class MemorizationSection:
+    """`[memorization]`: sampling and metric settings of the analysis stage."""
+
+    num_samples: int = 16  # same-seed sample pairs per N
+    seed: int = 0  # sample i of every model uses seed `seed * 1_000_000 + i`
+    sampler: str = "kadkhodaie2021"  # a name in gahr.sample.PRESETS
+    beta: float | None = None  # changes to the sampler preset (None: the preset's value)
+    h_0: float | None = None
+    sigma_L: float | None = None
+    sigmas: tuple[float, ...] = (5 / 255, 15 / 255, 25 / 255, 50 / 255, 100 / 255)
+    n_eval: int = 256  # images for train/test PSNR and distance to memorization
+    thresholds: tuple[float, ...] = (0.5, 0.9, 0.95)  # fraction of samples above
+    ratio: float = 1 / 3  # Gu et al. (2023) ratio test
+    patch_size: int = 8  # 0: no patch-wise nearest neighbours
+    min_contrast: float = 0.02  # sample patches with pixel std <= this are left out (background)
+    batch_size: int = 64
+    out: str = ""  # analysis dir; "" = <sweep.out>/memorization
+
+    def __post_init__(self):
+        self.schedule()  # an unknown sampler or an impossible change fails here
+        if self.num_samples < 1 or self.n_eval < 1 or self.batch_size < 1:
+            raise ConfigError("memorization.num_samples, n_eval and batch_size must be >= 1")
+        if not self.sigmas or any(not s > 0 for s in self.sigmas):
+            raise ConfigError(f"memorization.sigmas={list(self.sigmas)}: list positive noise "
+                              "levels, e.g. [\"25/255\", \"100/255\"]")
+        if self.patch_size < 0 or not 0 < self.ratio < 1 or not self.min_contrast >= 0:
+            raise ConfigError("memorization.patch_size and min_contrast must be >= 0 and ratio "
+                              "in (0, 1)")
+
+    def schedule(self):
+        """The sampler's `gahr.sample.Schedule`: the preset with this section's changes."""
+        from .sample.schedule import preset
+
+        return preset(self.sampler, beta=self.beta, h_0=self.h_0, sigma_L=self.sigma_L)
 
 
-def from_dict(cls, data: dict, where: str = ""):
-    """Build dataclass `cls` from a nested dict, checking every key and type."""
-    if hasattr(cls, "_from_dict"):
-        return cls._from_dict(data, where)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where.rstrip('.') or 'config'} must be a table, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in names:
-            hint = "; a [sweep] config runs with `gahr sweep`" if key == "sweep" else ""
-            raise ConfigError(f"unknown key {where}{key}; valid keys: {', '.join(names)}{hint}")
-    kwargs = {k: coerce(hints[k], v, f"{where}{k}") for k, v in data.items()}
-    return cls(**kwargs)
+@dataclass(frozen=True)
+class ExperimentConfig(SweepConfig):
+    """A sweep plus its memorization analysis: `[data] [model] [train] [sweep] [memorization]`."""
 
-
-def to_dict(obj) -> dict:
-    """The JSON-ready nested dict of a config dataclass (inverse of `from_dict`)."""
-    if hasattr(obj, "_to_dict"):
-        return obj._to_dict()
-    out = {}
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
-            value = to_dict(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[f.name] = value
-    return out
-
-
-def coerce(tp, value, key: str):
-    """Check `value` against type `tp` (converting ints and "a/b" strings to float)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is Literal:
-        if value in args:
-            return value
-        raise ConfigError(f"{key}={value!r}; choose one of {', '.join(map(repr, args))}")
-    if origin in (typing.Union, types.UnionType):
-        for arm in args:
-            try:
-                return coerce(arm, value, key)
-            except ConfigError:
-                continue
-        names = " or ".join(_type_name(a) for a in args)
-        raise ConfigError(f"{key}={value!r} is not {names}")
-    if origin in (tuple, list):
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{key}={value!r} must be a list, e.g. [1, 10, 100]")
-        return tuple(coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
-    if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, f"{key}.")
-    return _coerce_scalar(tp, value, key)
-
-
-def _coerce_scalar(tp, value, key: str):
-    if tp is type(None):
-        if value is None or value in ("none", "None", "null"):
-            return None
-    elif tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str) and "/" in value:
-            try:
-                return float(Fraction(value.strip()))
-            except (ValueError, ZeroDivisionError):
-                pass
-    elif tp in (str, dict):
-        if isinstance(value, tp):
-            return dict(value) if tp is dict else value
-    elif tp is typing.Any or tp is inspect.Parameter.empty:
-        return value
-    raise ConfigError(f"{key}={value!r} must be {_type_name(tp)}")
-
-
-def _type_name(tp) -> str:
-    names = {type(None): "none", bool: "true/false", int: "an integer", float: "a number",
-             str: "a string", dict: "a table"}
-    if typing.get_origin(tp) is Literal:
-        return " or ".join(map(repr, typing.get_args(tp)))
-    return names.get(tp, getattr(tp, "__name__", str(tp)))
-
-
-# ---------------------------------------------------------------- files and overrides
-
-
-def parse_override(text: str) -> tuple[list[str], object]:
-    """`"train.lr=5e-4"` -> (["train", "lr"], 0.0005); the value is a TOML literal or a string."""
-    key, sep, raw = text.partition("=")
-    path = [p.strip() for p in key.split(".")]
-    if not sep or len(path) < 2 or not all(path):
-        raise ConfigError(f"--set {text!r}: write section.key=value, e.g. --set train.lr=5e-4")
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()  # bare words: discs, S1, all, 25/255, cuda:1
-    return path, value
-
-
-def apply_overrides(raw: dict, overrides) -> dict:
-    """A copy of the nested dict `raw` with each `section.key=value` set."""
-    raw = json.loads(json.dumps(raw))
-    for text in overrides:
-        path, value = parse_override(text)
-        node = raw
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"--set {text!r}: {part} is a value, not a section")
-        node[path[-1]] = value
-    return raw
-
-
-def read_toml(path) -> dict:
-    path = Path(path)
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist; see configs/ for presets") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path} is not valid TOML ({e}); fix the file") from None
+    memorization: MemorizationSection = field(default_factory=MemorizationSection)
 
 
 def load_config(path=None, overrides=(), cls=Config):
@@ -352,6 +286,14 @@ def with_overrides(config, overrides=()):
             if ["train", key] not in paths:
                 raw["train"].pop(key, None)
     return from_dict(type(config), apply_overrides(raw, overrides))
+
+
+def load_experiment(path, overrides=()) -> ExperimentConfig:
+    """Read an experiment TOML (with `--set section.key=value` overrides)."""
+    if path is not None and "sweep" not in read_toml(path):
+        raise ConfigError(f"{path} has no [sweep] section; an experiment needs [sweep] n_train "
+                          "and splits = [\"S1\", \"S2\"]")
+    return load_config(path, overrides, cls=ExperimentConfig)
 
 
 def save_config(config, path) -> None:

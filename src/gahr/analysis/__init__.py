@@ -5,8 +5,10 @@
 - Optimality (`mse_curve`, `fit_loglog_slope`, `optimal_mse_slope`, `wavelet_mse_curve`,
   `disc_analysis`, `tangent_space`, `principal_angles`): C^alpha images and discs, Sec. 4.
 - Memorization (`nearest_neighbors`, `same_seed_similarity`, `cosine_similarity`,
-  `ratio_test_fraction`, `fraction_above`, `distance_to_memorization`, `train_test_gap`),
-  and the experiment stage after a sweep (`gahr.analysis.experiment`).
+  `ratio_test_fraction`, `fraction_above`, `distance_to_memorization`, `train_test_gap`);
+  the train/test gap across image sizes (`gahr.analysis.sizes`).
+The jobs that run these and write files (the memorization experiment, `gahr eigen`, `gahr
+optimality`) are in `gahr.workflows`.
 """
 
 from .disc_manifold import disc_analysis, principal_angles, tangent_space

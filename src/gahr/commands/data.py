@@ -118,7 +118,7 @@ def run_prepare(args) -> int:
 
 
 def run_show(args) -> int:
-    from ..data import show_dataset
+    from ..workflows.data_files import show_dataset
 
     path = show_dataset(args.source, args.out, n=args.n, nrow=args.nrow, seed=args.seed)
     print(f"wrote {path}")

@@ -20,7 +20,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..config import to_dict
-    from ..demo import demo_config, run_demo
+    from ..workflows.demo import demo_config, run_demo
     from ._common import print_json
 
     if args.dry_run:

@@ -26,7 +26,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.eigen_files import eigen_run
+    from ..workflows.eigen_files import eigen_run
 
     s = eigen_run(args.run_dir, args.input, get_sigma(args), args.out, index=args.index,
                   seed=args.seed, k=args.k, ranks=args.ranks, device=resolve_device(args.device),

@@ -28,22 +28,20 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.experiment import analyze_sweep, load_experiment
-    from ..train import run_sweep
+    from ..config import load_experiment
+    from ..workflows.experiment import run_experiment
 
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"memorization.seed={args.seed}")
     if args.sizes is not None:
-        from ..analysis.sizes import parse_sizes, run_sizes
+        from ..workflows.sizes import parse_sizes, run_sizes
 
         run_sizes(args.config, overrides, parse_sizes(args.sizes), out=args.out,
                   train=not args.analysis_only, progress=not args.quiet)
         return 0
     config = load_experiment(args.config, overrides)
-    if not args.analysis_only:
-        ran = run_sweep(config, out=args.out, progress=not args.quiet)
-        print(f"memorization: {len(ran)} training job(s) run")
-    results = analyze_sweep(config, out=args.out)
+    results = run_experiment(config, out=args.out, train=not args.analysis_only,
+                             progress=not args.quiet)
     print(f"memorization: {len(results['table'])} values of N analysed")
     return 0

@@ -33,8 +33,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.optimality_files import optimality_run
     from ..errors import ConfigError
+    from ..workflows.optimality_files import optimality_run
 
     try:
         options = json.loads(args.options) if args.options else None

@@ -32,13 +32,12 @@ def _print_list(rows) -> None:
 
 def run(args) -> int:
     from ..errors import GahrError
-    from ..report import reproduce as rep
+    from ..workflows import reproduce as rep
 
     scales = (args.scale,) if args.scale else rep.SCALES
     if args.list or args.check:
         if args.check:
-            from ..cli import build_parser
-            rows = [r for r in rep.check_rows(build_parser()) if r["scale"] in scales]
+            rows = [r for r in rep.check_rows(args.cli) if r["scale"] in scales]
         else:
             rows = rep.list_rows(scales)
         if args.json:

@@ -52,7 +52,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..sample.files import sample_to_files
+    from ..workflows.sample_files import sample_to_files
 
     if args.budget is not None and args.max_steps is not None:
         print("gahr sample: note: --max-steps is ignored with --budget")

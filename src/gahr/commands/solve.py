@@ -28,7 +28,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..sample.files import solve_to_files
+    from ..workflows.sample_files import solve_to_files
     from ._common import resolve_device
 
     metrics = solve_to_files(args.run_dir, args.out, args.task, schedule_of(args),

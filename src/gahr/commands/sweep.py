@@ -40,9 +40,9 @@ def job_command(args, index: int) -> str:
 
 
 def run(args) -> int:
-    from ..analysis.experiment import ExperimentConfig, analyze_sweep
-    from ..config import SweepConfig, load_config, read_toml, to_dict
+    from ..config import ExperimentConfig, SweepConfig, load_config, read_toml, to_dict
     from ..train import is_finished, run_sweep, sweep_jobs
+    from ..workflows.experiment import run_experiment
 
     experiment = "memorization" in read_toml(args.config)
     config = load_config(args.config, shortcut_overrides(args),
@@ -55,9 +55,10 @@ def run(args) -> int:
             done = "  # finished" if is_finished(job.run_dir, config.train.epochs) else ""
             print(f"{job_command(args, i)}  # {job.name} -> {job.run_dir}{done}")
         return 0
+    if experiment and args.job is None:  # the whole experiment, as `gahr memorization`
+        results = run_experiment(config, out=args.out, progress=not args.quiet)
+        print(f"sweep: memorization analysis of {len(results['table'])} values of N written")
+        return 0
     ran = run_sweep(config, out=args.out, job=args.job, progress=not args.quiet)
     print(f"sweep: {len(ran)} job(s) trained")
-    if experiment and args.job is None:
-        results = analyze_sweep(config, out=args.out)
-        print(f"sweep: memorization analysis of {len(results['table'])} values of N written")
     return 0

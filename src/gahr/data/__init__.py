@@ -5,22 +5,41 @@ Every function returns float32 image tensors (N, C, H, W) with intensities in [0
 """
 
 from .dedup import near_duplicates, remove_near_duplicates
-from .folders import PRESETS, find_images, load_image_folder, prepare_folder, read_image
+from .folders import FOLDER_PRESETS, find_images, load_image_folder, prepare_folder, read_image
 from .idx import fashion_mnist, fashion_mnist_labels, read_idx
 from .splits import disjoint_splits, split_indices
 from .store import (
            NAMED_SOURCES,
+           load_image,
            load_images,
            make_dataset,
            open_dataset,
            resize_images,
            save_images,
-           show_dataset,
+           source_options,
 )
 from .synthetic import calpha, discs, render_discs
 
-__all__ = ["NAMED_SOURCES", "PRESETS", "calpha", "discs", "disjoint_splits", "fashion_mnist",
-           "fashion_mnist_labels", "find_images", "load_image_folder", "load_images",
+__all__ = ["FOLDER_PRESETS", "NAMED_SOURCES", "calpha", "discs", "disjoint_splits", "fashion_mnist",
+           "fashion_mnist_labels", "find_images", "load_image", "load_image_folder", "load_images",
            "make_dataset", "near_duplicates", "open_dataset", "prepare_folder", "read_idx",
            "read_image", "remove_near_duplicates", "render_discs", "resize_images", "save_images",
-           "show_dataset", "split_indices"]
+           "source_options", "split_indices"]
+
+
+def __getattr__(name):
+    """Deprecated names, kept until 0.2: `PRESETS` (now `FOLDER_PRESETS`: three modules had a
+    `PRESETS`) and `show_dataset` (drawing is the workflows' job: `gahr.workflows.data_files`)."""
+    import warnings
+
+    if name == "PRESETS":
+        warnings.warn("gahr.data.PRESETS is now gahr.data.FOLDER_PRESETS", DeprecationWarning,
+                      stacklevel=2)
+        return FOLDER_PRESETS
+    if name == "show_dataset":
+        warnings.warn("gahr.data.show_dataset is now gahr.workflows.data_files.show_dataset",
+                      DeprecationWarning, stacklevel=2)
+        from ..workflows.data_files import show_dataset  # deprecated alias: the one exception
+
+        return show_dataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

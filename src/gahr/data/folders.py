@@ -32,7 +32,7 @@ from .dedup import near_duplicates
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
                   ".pgm")
-PRESETS = {"celeba": {"crop": (29, 9, 160, 160), "size": 80, "gray": True}}
+FOLDER_PRESETS = {"celeba": {"crop": (29, 9, 160, 160), "size": 80, "gray": True}}
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _GRAY_MODES = ("1", "L", "LA")
 _WIDE_MODES = ("I", "I;16", "I;16B", "I;16L")  # 16-bit gray (PNG): rescaled 0..65535 -> 0..255
@@ -64,9 +64,9 @@ def find_images(folder) -> list[Path]:
 
 def resolve_geometry(preset=None, crop=None, size=None, gray=None) -> dict:
     """The crop, size and gray settings: a preset's, overridden by the explicit ones."""
-    if preset is not None and preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
-    settings = dict(PRESETS.get(preset, {"crop": None, "size": None, "gray": None}))
+    if preset is not None and preset not in FOLDER_PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; presets: {', '.join(FOLDER_PRESETS)}")
+    settings = dict(FOLDER_PRESETS.get(preset, {"crop": None, "size": None, "gray": None}))
     for key, value in (("crop", crop), ("size", size), ("gray", gray)):
         if value is not None:
             settings[key] = value

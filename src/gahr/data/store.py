@@ -11,7 +11,7 @@ On disk an image set is a plain `.npy` array (N, C, H, W) (or (N, H, W), one cha
 A JSON sidecar FILE.json records how a file was made. Files are written atomically.
 """
 
-import math
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +24,9 @@ from ._util import check_count, check_options
 
 SYNTHETIC_SOURCES = ("calpha", "discs")
 NAMED_SOURCES = (*SYNTHETIC_SOURCES, "fashion-mnist")
-_OPTIONS = {
-    "calpha": ("alpha", "beta", "blur", "antialias"),
-    "discs": ("translate", "scale", "foreground", "background", "wrap", "continuous",
-              "antialias", "hard"),
-    "fashion-mnist": ("split", "pad", "root"),
-    "npy": (),
-    "folder": ("crop", "gray", "preset"),
-}
+#: Arguments of the readers and generators that `open_dataset` sets itself: the rest of each
+#: one's parameters are the source's options.
+_SET_HERE = {"n", "size", "seed", "progress", "folder"}
 _CHUNK = 4096  # images per chunk when converting or checking a file
 
 
@@ -71,6 +66,11 @@ def _map(path: Path) -> np.ndarray:
                         "made by gahr, remake it") from None
 
 
+def image_count(path) -> int:
+    """The number of images in an .npy image file, without reading them."""
+    return len(_map(Path(path)))
+
+
 def load_images(path, n: int | None = None) -> torch.Tensor:
     """Images float32 (N, C, H, W) in [0, 1] from a .npy file (the first n when given).
 
@@ -100,6 +100,30 @@ def load_images(path, n: int | None = None) -> torch.Tensor:
         _check_range(array, path)
         return torch.from_numpy(np.asarray(array, dtype=np.float32))
     raise DataError(f"{path} has dtype {array.dtype}; store images as uint8 or float32")
+
+
+def load_image(path, channels: int = 1, index: int = 0) -> torch.Tensor:
+    """One clean image (1, C, H, W) float32 in [0, 1]: a PNG/JPEG/... file (read as gray when
+    `channels` is 1, else as RGB), or image `index` of an .npy image set. DataError when it
+    cannot be read, `index` is out of range or the image has other than `channels` channels."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        images = load_images(path)
+        if not 0 <= index < len(images):
+            raise DataError(f"--index {index} is out of range: {path} holds {len(images)} images")
+        x = images[index:index + 1].clone().float()
+    else:
+        from .folders import read_image
+
+        try:
+            pixels = read_image(path, gray=channels == 1)
+        except ValueError as e:
+            raise DataError(f"{path}: {e}; pass a PNG/JPEG image or an .npy image set") from None
+        x = torch.from_numpy(pixels.astype(np.float32) / 255)[None]
+    if x.shape[1] != channels:
+        raise DataError(f"{path} gives {x.shape[1]}-channel images but the denoiser takes "
+                        f"{channels}; convert the image (gray or RGB) first")
+    return x
 
 
 def resize_images(images: torch.Tensor, size) -> torch.Tensor:
@@ -134,7 +158,32 @@ def _open_synthetic(source, n, size, seed, options):
     return images
 
 
-def _kind(source) -> str:
+def _reader(kind: str):
+    """The function that makes or reads a source of this kind (None for an .npy file)."""
+    from .folders import load_image_folder
+    from .idx import fashion_mnist
+    from .synthetic import calpha, discs
+
+    return {"calpha": calpha, "discs": discs, "fashion-mnist": fashion_mnist,
+            "folder": load_image_folder, "npy": None}[kind]
+
+
+def source_options(source) -> dict[str, inspect.Parameter] | None:
+    """The options a source takes (`data.options` of a run config), by name: the parameters of
+    its generator or reader. None when `source` names no source yet (a folder not made)."""
+    try:
+        reader = _reader(source_kind(source))
+    except ConfigError:
+        return None
+    if reader is None:
+        return {}
+    return {name: p for name, p in inspect.signature(reader).parameters.items()
+            if name not in _SET_HERE}
+
+
+def source_kind(source) -> str:
+    """The kind of a data source: calpha, discs, fashion-mnist, npy or folder (ConfigError for
+    anything else)."""
     source = str(source)
     if source in NAMED_SOURCES:
         return source
@@ -156,8 +205,8 @@ def open_dataset(source: str, *, n: int | None = None, size: int | None = None, 
     folder (options crop, gray, preset). For real data `n` keeps the first n images and a `size`
     different from the stored one resizes (`resize_images`).
     """
-    kind = _kind(source)
-    check_options(kind if kind in ("npy", "folder") else source, options, _OPTIONS[kind])
+    kind = source_kind(source)
+    check_options(kind if kind in ("npy", "folder") else source, options, source_options(source))
     if kind in SYNTHETIC_SOURCES:
         return _open_synthetic(kind, n, size, seed, options)
     if kind == "npy":
@@ -186,7 +235,7 @@ def make_dataset(source: str, out, *, n: int, size: int | None = None, seed=0,
     if source not in SYNTHETIC_SOURCES:
         raise ConfigError(f"cannot make {source!r}; generated classes: "
                           f"{', '.join(SYNTHETIC_SOURCES)}")
-    check_options(source, options, _OPTIONS[source])
+    check_options(source, options, source_options(source))
     out = Path(out)
     sized = {} if size is None else {"size": size}
     params = None
@@ -205,18 +254,3 @@ def make_dataset(source: str, out, *, n: int, size: int | None = None, seed=0,
         summary["params_columns"] = list(synthetic.DISC_PARAMS)
     save_json(summary, out.with_suffix(".json"))
     return summary
-
-
-def show_dataset(source: str, out, *, n: int = 16, nrow: int | None = None, seed=0,
-                 **options) -> Path:
-    """Save a PNG grid of the first n images of `source` (see `open_dataset`)."""
-    from ..report.figures import save_image_grid
-
-    if _kind(source) == "npy":
-        n = min(n, len(_map(Path(source))))
-    elif _kind(source) == "folder":  # a folder is read whole; show its first images
-        return save_image_grid(open_dataset(source, **options)[:n], out,
-                               nrow=nrow or math.ceil(math.sqrt(n)), save_data=False)
-    images = open_dataset(source, n=n, seed=seed, **options)
-    nrow = nrow or math.ceil(math.sqrt(len(images)))
-    return save_image_grid(images, out, nrow=nrow, save_data=False)

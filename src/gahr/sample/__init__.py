@@ -23,7 +23,7 @@ from .result import SampleResult
 from .sampler import Synthesis, resolve_seeds, run_ascent, synthesize, synthesize_budget
 from .schedule import PRESETS, FixedBudget, Schedule, ideal_steps, preset, step_size
 
-__all__ = ["PRESETS", "Algorithm1", "BlockAverage", "FixedBudget", "InverseProblem", "Operator",
+__all__ = ["PRESETS", "BlockAverage", "FixedBudget", "InverseProblem", "Operator",
            "PixelMask", "RandomProjection", "SampleResult", "Schedule", "SpectralLowPass",
            "Synthesis", "box_inpainting", "ideal_steps", "make_operator", "preset",
            "random_pixels", "resolve_seeds", "run_ascent", "solve", "step_size", "synthesize",

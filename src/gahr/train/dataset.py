@@ -1,5 +1,6 @@
 """The training set (a split of size N) and the held-out test images of a run."""
 
+import warnings
 from typing import NamedTuple
 
 import torch
@@ -14,8 +15,9 @@ class TrainingData(NamedTuple):
     train_index: torch.Tensor  # indices of `train` in the full image set
 
 
-def load_images(data: DataConfig) -> torch.Tensor:
-    """All images of the configured source, through `gahr.data.open_dataset`."""
+def open_images(data: DataConfig) -> torch.Tensor:
+    """All images of the configured source, through `gahr.data.open_dataset` (not to be
+    confused with `gahr.data.load_images`, which reads one .npy file)."""
     from ..data import open_dataset
 
     return open_dataset(data.source, n=data.num_images, size=data.size, seed=data.seed,
@@ -79,3 +81,11 @@ def _check_images(images) -> None:
         raise DataError(f"training images must be a non-empty (N, C, H, W) tensor, got {shape}")
     if not torch.isfinite(images).all():
         raise DataError("training images hold NaN or inf values; clean the data set")
+
+
+def __getattr__(name):
+    if name == "load_images":  # deprecated until 0.2: two functions had this name
+        warnings.warn("gahr.train.load_images is now gahr.train.open_images",
+                      DeprecationWarning, stacklevel=2)
+        return open_images
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,7 @@ from ..nets import build, load, save
 from ..rundir import RunDir
 from . import distributed as D
 from .checkpoint import CONFIG_JSON, check_resumable, is_finished, load_checkpoint, save_checkpoint
-from .dataset import TrainingData, load_images, select
+from .dataset import TrainingData, open_images, select
 from .ema import WeightAverage, recalibrate
 from .interrupt import StopRequest
 from .metrics import MetricsLog, evaluate, read_metrics, sigma_label, summarize
@@ -92,7 +92,7 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
     if tc.batch_size % d.world:
         raise ConfigError(f"train.batch_size={tc.batch_size} does not split over {d.world} "
                           "ranks; use a multiple of the number of processes")
-    data = select(images if images is not None else load_images(config.data), config.data)
+    data = select(images if images is not None else open_images(config.data), config.data)
     net = build_net(config, data.train).to(d.device)
     if d.is_main:
         save_config(config, run_dir / CONFIG_JSON)

@@ -18,7 +18,7 @@ import torch
 from ..config import Config, SweepConfig, save_config
 from ..errors import ConfigError
 from .checkpoint import is_finished
-from .dataset import check_sizes, load_images
+from .dataset import check_sizes, open_images
 from .metrics import summarize
 
 
@@ -69,7 +69,7 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
     if not todo:
         return []
     if images is None:
-        images = load_images(config.data)
+        images = open_images(config.data)
     for j in todo:
         check_sizes(len(images), j.config.data)
     save_config(config, Path(out if out is not None else config.sweep.out) / "sweep.json")

@@ -1,7 +1,8 @@
-"""File-level workflows behind `gahr sample` and `gahr solve`: load a model, run, write outputs.
+"""`gahr sample` and `gahr solve` as calls: load a model, sample or solve, write the files.
 
-Model: `gahr.nets.load(path)` wrapped in `gahr.nets.Denoiser`; the sampler starts at the
-training set's mean intensity stored in the model's meta (`mean_intensity`), else 0.5.
+Model: `gahr.load_denoiser(spec)` (a run dir, a .safetensors file or `pretrained:NAME`); the
+sampler starts at the training set's mean intensity stored in the model's meta
+(`mean_intensity`), else 0.5.
 Seeds: sample i of seed s uses seed s * 1_000_000 + i, as the memorization experiment does, so
 `gahr sample --seed s` reproduces its samples of the same model.
 """
@@ -11,17 +12,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data import load_image, read_image
 from ..errors import ConfigError, DataError
 from ..io import atomic_path, save_json
 from ..metrics import psnr
 from ..nets import load_denoiser
+from ..report import save_image_grid
 from ..rundir import trained_image_size
-from .inverse import solve
-from .operators import make_operator
-from .quality import ssim
-from .result import SampleResult
-from .sampler import synthesize
-from .schedule import Policy
+from ..sample import SampleResult, make_operator, solve, synthesize
+from ..sample.quality import ssim
+from ..sample.schedule import Policy
 
 
 def sample_to_files(run_dir, out, schedule: Policy | None = None, n: int = 64, seed: int = 0,
@@ -54,7 +54,7 @@ def solve_to_files(run_dir, out_dir, task: str, schedule: Policy | None = None, 
     channels, meta = den.channels, den.meta
     if (input is None) == (measurement is None):
         raise ConfigError("give either an input image (measured here) or a measurement .npy")
-    truth = _read_image(input, channels).to(device) if input is not None else None
+    truth = load_image(input, channels).to(device) if input is not None else None
     shape = tuple(truth.shape[1:]) if truth is not None else (channels, *_image_size(None, meta))
     mask_t = _read_mask(mask) if mask is not None else None
     op = make_operator(task, shape, factor=factor, p=p, box=box, mask=mask_t,
@@ -102,24 +102,10 @@ def _image_size(size, meta) -> tuple[int, int]:
     return (size[0], size[0]) if len(size) == 1 else (size[0], size[1])
 
 
-def _read_image(path, channels: int) -> torch.Tensor:
-    from ..data.folders import read_image
-
-    try:
-        pixels = read_image(path, gray=channels == 1)
-    except ValueError as e:
-        raise DataError(f"{path}: {e}; pass a PNG/JPEG image") from None
-    if pixels.shape[0] != channels:
-        raise DataError(f"{path} has {pixels.shape[0]} channels but the model takes {channels}")
-    return torch.from_numpy(pixels.astype(np.float32) / 255.0)[None]
-
-
 def _read_mask(path) -> torch.Tensor:
     path = Path(path)
     if path.suffix == ".npy":
         return torch.from_numpy(np.load(path, allow_pickle=False)).bool()
-    from ..data.folders import read_image
-
     try:
         return torch.from_numpy(read_image(path, gray=True)[0] > 127)
     except ValueError as e:
@@ -140,7 +126,5 @@ def _save_npy(path: Path, array) -> None:
 
 
 def _grid(images: torch.Tensor, path: Path) -> None:
-    from ..report.figures import save_image_grid
-
     save_image_grid(images.detach().cpu().clamp(0, 1), path, save_data=False)
 

@@ -1,24 +1,30 @@
 """`gahr demo`: the toolkit's main job on the embedded synthetic default (discs, no download).
 
 Stages, each skipped when its outputs exist (a rerun resumes):
-1. train S1/S2 pairs of bias-free UNets at a memorizing and a generalizing N (`gahr.train`);
-2. sample each pair from the same seeds and measure memorization (`gahr.analysis.experiment`);
-3. open the generalizing denoiser up on a fresh test image: Jacobian eigenvalues, eigenvectors,
+1. the memorization experiment (`gahr.workflows.experiment.run_experiment`): train S1/S2 pairs
+   of bias-free UNets at a memorizing and a generalizing N, sample each pair from the same
+   seeds and measure memorization;
+2. open the generalizing denoiser up on a fresh test image: Jacobian eigenvalues, eigenvectors,
    effective dimension against sigma (`gahr.analysis.eigen`), beside the memorizing one;
-4. write `<out>/report.html` with every figure and print a short summary.
+3. write `<out>/report.html` with every figure and print a short summary.
 """
 
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .analysis.experiment import ExperimentConfig, analysis_dir, analyze_sweep, load_experiment
-from .config import with_overrides
-from .devices import torch_threads
-from .errors import ConfigError
-from .io import load_json, save_json
+from ..analysis.eigen import effective_dimension_curve
+from ..config import ExperimentConfig, load_experiment, with_overrides
+from ..data.synthetic import discs
+from ..devices import torch_threads
+from ..errors import ConfigError
+from ..io import load_json, save_json
+from ..nets import load_denoiser
+from ..report import Report, line_plot
+from .eigen_files import eigen_to_files
+from .experiment import analysis_dir, pair_jobs, run_experiment
 
-PRESETS = Path(__file__).resolve().parent / "presets"
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 #: Noise levels of the effective-dimension curves (on the [0, 1] scale).
 EFFDIM_SIGMAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 #: Noise level of the eigen analysis; the paper uses sigma = 0.04 at 80x80 for discs.
@@ -34,7 +40,7 @@ class DemoResult:
 
 def demo_config(out, quick: bool = False, overrides=()) -> ExperimentConfig:
     """The demo's experiment: the embedded preset, with the sweep under `<out>/sweep`."""
-    preset = PRESETS / ("demo_quick.toml" if quick else "demo.toml")
+    preset = PRESET_DIR / ("demo_quick.toml" if quick else "demo.toml")
     config = load_experiment(preset, overrides)
     sweep_out = Path(out) / "sweep"
     return with_overrides(config, [f'sweep.out="{sweep_out.as_posix()}"',
@@ -44,23 +50,19 @@ def demo_config(out, quick: bool = False, overrides=()) -> ExperimentConfig:
 def run_demo(out="runs/demo", quick: bool = False, overrides=(), progress: bool = True,
              log=print) -> DemoResult:
     """Run every stage (skipping finished ones) and return the report path and summary lines."""
-    from .report import Report
-    from .train import run_sweep
-
     start = time.perf_counter()
     out = Path(out)
     config = demo_config(out, quick, overrides)
     if len(config.sweep.n_train) < 2 or set(config.sweep.splits) != {"S1", "S2"}:
         raise ConfigError("the demo needs at least two values of sweep.n_train and both splits "
                           "S1, S2")
-    log(f"[1/4] training {2 * len(config.sweep.n_train)} denoisers -> {out / 'sweep'}")
-    run_sweep(config, progress=progress, log=log)
-    log("[2/4] same-seed samples and memorization metrics")
-    results = analyze_sweep(config, log=log)
-    log("[3/4] Jacobian eigen analysis")
+    log(f"[1/3] training {2 * len(config.sweep.n_train)} denoisers -> {out / 'sweep'}, then "
+        "same-seed samples and memorization metrics")
+    results = run_experiment(config, progress=progress, log=log)
+    log("[2/3] Jacobian eigen analysis")
     with torch_threads(config.train.threads):
         eigen = eigen_stage(config, out / "eigen", log=log)
-    log("[4/4] report")
+    log("[3/3] report")
     report = Report(out, "gahr demo: memorization, generalization and the adaptive basis",
                     intro=_intro(config))
     report.include(analysis_dir(config))
@@ -87,12 +89,6 @@ def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
     """`gahr eigen`'s analysis (J(y) at a noisy fresh disc, its eigenvalues, eigenvectors and
     figures) for the largest-N S1 model, plus the effective dimension tr J against sigma for
     the smallest- and largest-N S1 models."""
-    from .analysis.eigen import effective_dimension_curve
-    from .analysis.eigen_files import eigen_to_files
-    from .analysis.experiment import pair_jobs
-    from .data.synthetic import discs
-    from .nets import load_denoiser
-
     results_path = out / "eigen.json"
     pairs = pair_jobs(config)
     n_small, n_large = min(pairs, key=_n_key), max(pairs, key=_n_key)
@@ -121,8 +117,6 @@ def _n_key(n):
 def add_eigen_sections(report, eigen_dir: Path, eigen: dict) -> None:
     """The eigen analysis's figures (written by `eigen_to_files`) and the effective-dimension
     curves, as two report sections."""
-    from .report.figures import line_plot
-
     n = eigen["n_large"]
     curves = eigen["effective_dimension_curves"]
     sigmas = [p["sigma"] for p in next(iter(curves.values()))]

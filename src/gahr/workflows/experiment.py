@@ -1,78 +1,43 @@
-"""The memorization experiment after a sweep: same-seed samples of the S1 and S2 models per N.
+"""The memorization experiment: a sweep of S1/S2 models, then same-seed samples of each pair.
 
-For each N of the sweep (runs `<out>/N{n}_S1/`, `<out>/N{n}_S2/`), both models sample from the
-same seeds; then every metric of `gahr.analysis.memorization` is computed and written to
+`run_experiment` trains the sweep's unfinished runs (`gahr.train.run_sweep`) and analyses it
+(`analyze_sweep`): for each N (runs `<out>/N{n}_S1/`, `<out>/N{n}_S2/`), both models sample from
+the same seeds; then every metric of `gahr.analysis.memorization` is computed and written to
 `<analysis dir>/N{n}.json` (the numbers) and `N{n}.npz` (samples and their nearest training
-images). A finished N is skipped on rerun; `results.json` and the figures are rebuilt from the
-per-N files at the end (see `experiment_figures`).
+images). A finished N is skipped on rerun; `results.json`, the figures and the report are
+rebuilt from the per-N files at the end (`experiment_report.write_outputs`).
 """
 
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
 
-from ..config import SweepConfig, read_toml
+from ..analysis import memorization as mem
+from ..config import SPLITS, ExperimentConfig, MemorizationSection, to_dict
 from ..devices import device_of, resolve_device, torch_threads
 from ..errors import ConfigError, DataError, ShapeError
 from ..io import atomic_path, save_json
 from ..metrics import sigma_label
 from ..nets import load_denoiser
 from ..rundir import RunDir
-from . import memorization as mem
-
-SPLITS = ("S1", "S2")
-
-
-@dataclass(frozen=True)
-class MemorizationSection:
-    """`[memorization]`: sampling and metric settings of the analysis stage."""
-
-    num_samples: int = 16  # same-seed sample pairs per N
-    seed: int = 0  # sample i of every model uses seed `seed * 1_000_000 + i`
-    sampler: Literal["kadkhodaie2021", "kadkhodaie2024"] = "kadkhodaie2021"
-    beta: float | None = None  # overrides of the sampler preset (None: the preset's value)
-    h_0: float | None = None
-    sigma_L: float | None = None
-    sigmas: tuple[float, ...] = (5 / 255, 15 / 255, 25 / 255, 50 / 255, 100 / 255)
-    n_eval: int = 256  # images for train/test PSNR and distance to memorization
-    thresholds: tuple[float, ...] = (0.5, 0.9, 0.95)  # fraction of samples above
-    ratio: float = 1 / 3  # Gu et al. (2023) ratio test
-    patch_size: int = 8  # 0: no patch-wise nearest neighbours
-    min_contrast: float = 0.02  # sample patches with pixel std <= this are left out (background)
-    batch_size: int = 64
-    out: str = ""  # analysis dir; "" = <sweep.out>/memorization
-
-    def __post_init__(self):
-        if self.num_samples < 1 or self.n_eval < 1 or self.batch_size < 1:
-            raise ConfigError("memorization.num_samples, n_eval and batch_size must be >= 1")
-        if not self.sigmas or any(not s > 0 for s in self.sigmas):
-            raise ConfigError(f"memorization.sigmas={list(self.sigmas)}: list positive noise "
-                              "levels, e.g. [\"25/255\", \"100/255\"]")
-        if self.patch_size < 0 or not 0 < self.ratio < 1 or not self.min_contrast >= 0:
-            raise ConfigError("memorization.patch_size and min_contrast must be >= 0 and ratio "
-                              "in (0, 1)")
+from ..sample import synthesize
+from ..train import open_images, run_sweep, select, sweep_jobs
+from .experiment_report import median_of, write_outputs
 
 
-@dataclass(frozen=True)
-class ExperimentConfig(SweepConfig):
-    """A sweep plus its memorization analysis: `[data] [model] [train] [sweep] [memorization]`."""
-
-    memorization: MemorizationSection = field(default_factory=MemorizationSection)
-
-
-def load_experiment(path, overrides=()) -> ExperimentConfig:
-    """Read an experiment TOML (with `--set section.key=value` overrides)."""
-    from ..config import load_config
-
-    if path is not None and "sweep" not in read_toml(path):
-        raise ConfigError(f"{path} has no [sweep] section; an experiment needs [sweep] n_train "
-                          "and splits = [\"S1\", \"S2\"]")
-    return load_config(path, overrides, cls=ExperimentConfig)
+def run_experiment(config: ExperimentConfig, out=None, train: bool = True,
+                   images: torch.Tensor | None = None, progress: bool = True, log=print,
+                   model_of=None) -> dict:
+    """The whole experiment, the one way through it: train every unfinished run of the sweep
+    (skipped with `train=False`: a missing run then fails), then `analyze_sweep`. `out`: the
+    sweep root (default `sweep.out`). Returns the analysis results."""
+    if train:
+        ran = run_sweep(config, out=out, images=images, progress=progress, log=log)
+        log(f"memorization: {len(ran)} training job(s) run")
+    return analyze_sweep(config, out=out, images=images, log=log, model_of=model_of)
 
 
 def analysis_dir(config: ExperimentConfig, out=None) -> Path:
@@ -82,8 +47,6 @@ def analysis_dir(config: ExperimentConfig, out=None) -> Path:
 
 def pair_jobs(config: ExperimentConfig, out=None) -> dict:
     """{N: {"S1": Job, "S2": Job}} of the sweep; ConfigError unless both splits are swept."""
-    from ..train import sweep_jobs
-
     missing = [s for s in SPLITS if s not in config.sweep.splits]
     if missing:
         raise ConfigError(f"sweep.splits={list(config.sweep.splits)} lacks {missing[0]}; the "
@@ -125,10 +88,7 @@ def _square(size):
 
 def sample_pair(denoisers: dict, shape, section: MemorizationSection) -> dict:
     """Same-seed samples of each model: {split: SampleResult}."""
-    from ..sample import preset, synthesize
-
-    schedule = preset(section.sampler, beta=section.beta, h_0=section.h_0,
-                      sigma_L=section.sigma_L)
+    schedule = section.schedule()
     seeds = [section.seed * 1_000_000 + i for i in range(section.num_samples)]
     return {split: synthesize(den, shape, len(seeds), schedule, seeds=seeds,
                               batch_size=section.batch_size,
@@ -200,8 +160,6 @@ def analyze_n(n, jobs: dict, images: torch.Tensor, section: MemorizationSection,
     """Sample both models of one N from the same seeds, measure, write N{n}.npz and N{n}.json.
 
     `model_of(run_dir, training_data)` gives each model (an oracle may stand in for it)."""
-    from ..train import select
-
     data = {split: select(images, job.config.data) for split, job in jobs.items()}
     denoisers = {split: model_of(job.run_dir, data[split]) for split, job in jobs.items()}
     denoisers = {split: den.eval() if isinstance(den, torch.nn.Module) else den
@@ -230,8 +188,6 @@ def analyze_n(n, jobs: dict, images: torch.Tensor, section: MemorizationSection,
 
 
 def _settings(section: MemorizationSection) -> dict:
-    from ..config import to_dict
-
     settings = to_dict(section)
     settings.pop("out")
     return settings
@@ -251,9 +207,6 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
                   log=print, model_of=None) -> dict:
     """Run the analysis of every N whose results are missing or stale; write results.json,
     the figures and the report. Returns the results (see `experiment_report.write_outputs`)."""
-    from ..train import load_images
-    from .experiment_report import write_outputs
-
     section = config.memorization
     if config.data.n_test < 1:
         raise ConfigError("data.n_test=0 leaves no held-out images for the test PSNR and the "
@@ -266,7 +219,7 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
         if n not in todo:
             log(f"N={n}: analysis finished, skipped ({adir / f'N{n}.json'})")
     if todo and images is None:
-        images = load_images(config.data)
+        images = open_images(config.data)
     if model_of is None:
         device = resolve_device(config.train.device, "train.device")
 
@@ -286,16 +239,11 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
     return write_outputs(adir, records, section, log=log)
 
 
-def _median(values) -> float | None:
-    finite = [v for v in values or [] if v is not None]
-    return float(np.median(finite)) if finite else None
-
-
 def _one_line(record: dict) -> str:
     parts = [f"{record[s]['converged']}/{len(record['seeds'])} {s} samples" for s in SPLITS]
     for s in SPLITS:
-        med = _median(record[s].get("nearest_own", {}).get("similarity"))
+        med = median_of(record[s].get("nearest_own", {}).get("similarity"))
         parts.append(f"median nearest-{s} similarity {med:.3f}" if med is not None else "")
-    same = _median(record["same_seed_similarity"])
+    same = median_of(record["same_seed_similarity"])
     parts.append(f"median S1/S2 similarity {same:.3f}" if same is not None else "no pair")
     return ", ".join(p for p in parts if p)

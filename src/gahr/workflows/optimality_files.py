@@ -1,4 +1,4 @@
-"""`gahr optimality` as library calls: slope tables on C^alpha images, disc-manifold measurements.
+"""`gahr optimality` as calls: slope tables on C^alpha images, disc-manifold measurements.
 
 Both write `<name>.json` (everything measured), `<name>.md` (the table) and `<name>.png`.
 """
@@ -8,11 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import ConfigError
-from ..io import atomic_path, save_json
-from ..metrics import psnr_db
-from .disc_manifold import disc_analysis
-from .optimality import (
+from ..analysis.disc_manifold import disc_analysis
+from ..analysis.optimality import (
     log_sigmas,
     markdown_table,
     mse_curve,
@@ -21,6 +18,13 @@ from .optimality import (
     slope_row,
     wavelet_mse_curve,
 )
+from ..data.synthetic import calpha, disc_free_params, sample_disc_params
+from ..errors import ConfigError
+from ..io import atomic_path, save_json
+from ..metrics import psnr_db
+from ..nets import load_denoiser, resolve_model_path
+from ..report import figures
+from ..rundir import RunDir, trained_image_size
 
 #: Test images are generated with seeds far from the training seeds (0, 1, ...): fresh images.
 TEST_SEED = 1_000_003
@@ -31,8 +35,6 @@ def calpha_optimality(denoisers: dict, alpha: float, out, size: int = 32, n_imag
                       calpha_options: dict | None = None) -> list[dict]:
     """MSE-vs-sigma slopes of each denoiser and of best-threshold wavelets on fresh C^alpha
     images, against the optimum 2 alpha/(alpha+1) (PSNR form alpha/(alpha+1)); writes files."""
-    from ..data.synthetic import calpha
-
     sigmas = log_sigmas(2 / 255, 100 / 255, 10) if sigmas is None else np.asarray(sigmas)
     images = calpha(n_images, size=size, alpha=alpha, seed=seed, **(calpha_options or {}))
     rows = [slope_row(name, sigmas, mse_curve(den, images, sigmas, seed=seed), fit_range, alpha)
@@ -48,8 +50,6 @@ def calpha_optimality(denoisers: dict, alpha: float, out, size: int = 32, n_imag
 
 
 def _psnr_plot(path: Path, rows: list[dict], alpha: float) -> None:
-    from ..report import figures
-
     x_in = {r["name"]: psnr_db(np.square(r["sigmas"])) for r in rows}
     ys = {f"{r['name']} (slope {r['psnr_slope']:.2f})": psnr_db(r["mse"]) for r in rows}
     x = {f"{r['name']} (slope {r['psnr_slope']:.2f})": x_in[r["name"]] for r in rows}
@@ -71,8 +71,6 @@ def disc_optimality(denoisers: dict, out, size: int = 32, n_images: int = 4, sig
                     seed: int = TEST_SEED, disc_options: dict | None = None) -> dict:
     """Effective dimension, MSE / (sigma^2 m) and principal angles to the tangent space, per
     sigma, for each denoiser on fresh disc images; writes files (see `disc_analysis`)."""
-    from ..data.synthetic import disc_free_params, sample_disc_params
-
     opts = dict(disc_options or {})
     flags = {k: opts.pop(k, True) for k in ("translate", "scale", "foreground", "background")}
     render = {k: opts.pop(k) for k in ("wrap", "antialias") if k in opts}
@@ -110,8 +108,6 @@ def _disc_table(results: dict) -> str:
 
 
 def _disc_figures(out: Path, results: dict, sigmas) -> None:
-    from ..report import figures
-
     ys = {name: [r["effective_dimension"] for r in rs] for name, rs in results.items()}
     m = next(iter(results.values()))[0]["manifold_dim"]
     figures.line_plot(out / "discs_effective_dimension.png", sigmas, ys, xlabel="sigma",
@@ -145,9 +141,6 @@ def optimality_run(run_dirs, data: str, out, alpha: float | None = None, size: i
                    device="cpu"):
     """Load the denoisers of `run_dirs` (named by their directory) and run the C^alpha or the
     disc measurements; `size` defaults to the first run's training size."""
-    from ..nets import load_denoiser, resolve_model_path
-    from ..rundir import RunDir, trained_image_size
-
     if data not in ("calpha", "discs"):
         raise ConfigError(f"--data {data!r}; choose calpha or discs")
     if data == "calpha" and alpha is None:

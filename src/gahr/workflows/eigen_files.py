@@ -1,4 +1,4 @@
-"""`gahr eigen` as a library call: the Jacobian eigenbasis of a denoiser at a noisy image.
+"""`gahr eigen` as a call: the Jacobian eigenbasis of a denoiser at a noisy image, as files.
 
 Writes, into `out`: `eigen.npz` (lambda_k, e_k, the coefficients <x, e_k> and <y, e_k>, x, y,
 x_hat), `triple.png` (clean / noisy / denoised), `spectrum.png` (lambda_k with |<x, e_k>|, the
@@ -10,33 +10,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DataError, ShapeError
+from ..analysis.eigen import Eigenbasis, eigen
+from ..analysis.jacobian import DEFAULT_CHUNK, Denoiser, as_image
+from ..data import load_image
+from ..errors import DataError
 from ..io import atomic_path, save_json
 from ..metrics import noise_sample, psnr
-from .eigen import Eigenbasis, eigen
-from .jacobian import DEFAULT_CHUNK, Denoiser, as_image
-
-
-def read_input(path, index: int = 0, channels: int = 1) -> torch.Tensor:
-    """One clean image (1, C, H, W) in [0, 1]: a PNG/JPEG file, or image `index` of an .npy set."""
-    path = Path(path)
-    if path.suffix.lower() == ".npy":
-        from ..data.store import load_images
-        images = load_images(path)
-        if not 0 <= index < len(images):
-            raise DataError(f"--index {index} is out of range: {path} holds {len(images)} images")
-        x = images[index:index + 1].clone().float()
-    else:
-        from ..data.folders import read_image
-        try:
-            pixels = read_image(path, gray=channels == 1)
-        except ValueError as e:
-            raise DataError(f"{path}: {e}; pass a PNG/JPEG image or an .npy image set") from None
-        x = torch.from_numpy(pixels.astype(np.float32) / 255)[None]
-    if x.shape[1] != channels:
-        raise ShapeError(f"{path} gives {x.shape[1]}-channel images but the denoiser takes "
-                         f"{channels}; convert the image (gray or RGB) first")
-    return x
+from ..nets import load_denoiser
+from ..report import figures
 
 
 def default_ranks(K: int, count: int = 8) -> list[int]:
@@ -79,8 +60,6 @@ def _arrays(basis: Eigenbasis, x, y, sigma) -> dict:
 
 
 def _figures(basis: Eigenbasis, x, y, sigma, ranks, out: Path) -> None:
-    from ..report import figures
-
     s255 = f"{sigma * 255:.3g}/255"
     figures.image_panel(out / "triple.png", {"clean x": x, f"noisy y (sigma={s255})": y,
                                              "denoised x_hat": basis.x_hat.cpu().clamp(0, 1)},
@@ -111,9 +90,7 @@ def eigen_run(run_dir, input, sigma: float, out, index: int = 0, seed: int = 0,
               k: int | None = None, ranks=None, device="cpu",
               chunk_size: int | None = DEFAULT_CHUNK, progress: bool = True) -> dict:
     """Load the denoiser of `run_dir`, read the clean image `input`, and run `eigen_to_files`."""
-    from ..nets import load_denoiser
-
     denoiser = load_denoiser(run_dir, device=device)
-    x = read_input(input, index=index, channels=denoiser.channels).to(device)
+    x = load_image(input, channels=denoiser.channels, index=index).to(device)
     return eigen_to_files(denoiser, x, sigma, out, seed=seed, k=k, ranks=ranks,
                           chunk_size=chunk_size, progress=progress)

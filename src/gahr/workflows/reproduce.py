@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ReportError
+from ..report import ReportError
 
 SCALES = ("cpu", "paper")
 UNMEASURED = "unmeasured"

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import SPLITS, MemorizationSection
 from ..io import save_json
 from ..metrics import sigma_label
-from .experiment import SPLITS, MemorizationSection, _median
+from ..report import Report, histogram, line_plot, save_image_grid
 
 ROW_LABELS = ("closest in S1", "S1 model", "S2 model", "closest in S2")
 
@@ -22,14 +23,14 @@ def summary_row(record: dict, section: MemorizationSection) -> dict:
     for s in SPLITS:
         rec = record[s]
         row[f"converged_{s}"] = rec["converged"]
-        row[f"median_nearest_{s}"] = _median(rec.get("nearest_own", {}).get("similarity"))
-        row[f"median_nearest_other_{s}"] = _median(rec.get("nearest_other", {})
+        row[f"median_nearest_{s}"] = median_of(rec.get("nearest_own", {}).get("similarity"))
+        row[f"median_nearest_other_{s}"] = median_of(rec.get("nearest_other", {})
                                                    .get("similarity"))
-        row[f"median_patch_{s}"] = _median(rec.get("patch_similarity_median"))
+        row[f"median_patch_{s}"] = median_of(rec.get("patch_similarity_median"))
         row[f"ratio_test_{s}"] = rec.get("ratio_test_fraction")
         for t, frac in rec.get("fraction_above", {}).items():
             row[f"above_{t}_{s}"] = frac
-    row["median_same_seed"] = _median(record["same_seed_similarity"])
+    row["median_same_seed"] = median_of(record["same_seed_similarity"])
     for sigma in section.sigmas:
         key = sigma_label(sigma)
         for part in ("train", "test", "gap"):
@@ -39,6 +40,12 @@ def summary_row(record: dict, section: MemorizationSection) -> dict:
         row[f"distance_train_{key}"] = _mean([record[s].get("distance_to_memorization_train",
                                                             {}).get(key) for s in SPLITS])
     return row
+
+
+def median_of(values) -> float | None:
+    """Median of the defined values (None for a failed sample); None when there are none."""
+    finite = [v for v in values or [] if v is not None]
+    return float(np.median(finite)) if finite else None
 
 
 def _mean(values) -> float | None:
@@ -90,8 +97,6 @@ def _grid_images(out: Path, records: list[dict]):
 def draw_figures(out: Path, records: list[dict], table: list[dict],
                  section: MemorizationSection) -> list[dict]:
     """Draw every figure into out/figures; returns the report entries."""
-    from ..report import histogram, save_image_grid
-
     fig_dir, entries = out / "figures", []
     stacks, firsts = _grid_images(out, records)
     columns = np.stack([stack[:, first] for stack, first in zip(stacks, firsts, strict=True)],
@@ -122,8 +127,6 @@ def draw_figures(out: Path, records: list[dict], table: list[dict],
 
 
 def _curves(fig_dir: Path, table: list[dict], section: MemorizationSection) -> list[dict]:
-    from ..report import line_plot
-
     rows = [r for r in table if isinstance(r["N"], int)]
     if not rows:
         return []
@@ -167,8 +170,6 @@ def _defined(ns: list, curves: dict) -> tuple[dict, dict]:
 
 def _write_report(out: Path, table: list[dict], figures: list[dict],
                   section: MemorizationSection) -> None:
-    from ..report import Report
-
     report = Report(out, "Memorization versus generalization",
                     intro="Denoisers trained on disjoint sets S1, S2 of N images, sampled from "
                     "the same seeds (Kadkhodaie et al., ICLR 2024, Fig. 1 and 2).")

@@ -1,0 +1,188 @@
+"""The layers of `gahr`, checked on its import graph (see docs/architecture.md).
+
+Every import of every module under src/gahr counts, at module level or inside a function, as
+parsed by `ast` (nothing is imported to build the graph). The rules:
+
+- library packages (nets, data, oracles, sample, train, analysis) import no application code
+  (report, workflows, commands, cli);
+- analysis and sample never import train;
+- nothing imports the command line back (`gahr.cli` is the top; it loads every command);
+- there are no import cycles.
+
+The one kind of exception is a deprecated alias: a module-level `__getattr__` that hands out
+a name which moved up a layer, imported only when someone asks for it. Each one is listed in
+`DEPRECATED_ALIASES` with the release that removes it.
+"""
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+LIBRARY = ("nets", "data", "oracles", "sample", "train", "analysis")
+APPLICATION = ("report", "workflows", "commands", "cli")
+#: (module, imported module): the release that removes the alias.
+DEPRECATED_ALIASES = {("gahr.data", "gahr.workflows.data_files"): "0.2"}
+MAX_FUNCTION_LINES, MAX_FILE_LINES = 60, 400
+
+
+def module_files() -> dict[str, Path]:
+    """{dotted module name: file} of the gahr package; a package is its __init__.py."""
+    out = {}
+    for path in sorted((SRC / "gahr").rglob("*.py")):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def _in_getattr(tree: ast.Module) -> set[int]:
+    """ids of the import nodes inside a module-level `def __getattr__`."""
+    return {id(node) for fn in tree.body
+            if isinstance(fn, ast.FunctionDef) and fn.name == "__getattr__"
+            for node in ast.walk(fn) if isinstance(node, ast.Import | ast.ImportFrom)}
+
+
+def _targets(node, name: str, is_package: bool, known) -> list[str]:
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    else:
+        base = node.module or ""
+        if node.level:
+            package = name.split(".") if is_package else name.split(".")[:-1]
+            package = package[:len(package) - node.level + 1]
+            base = ".".join(package + ([node.module] if node.module else []))
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
+                 for a in node.names]
+    out = []
+    for target in names:  # `from gahr.sample.schedule import X` -> gahr.sample.schedule
+        while target and target not in known:
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            out.append(target)
+    return out
+
+
+def import_graph() -> dict[str, dict[str, bool]]:
+    """{module: {imported gahr module: True when only imported by a __getattr__ alias}}."""
+    files = module_files()
+    graph = {}
+    for name, path in files.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        alias_nodes, edges = _in_getattr(tree), {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for target in _targets(node, name, path.name == "__init__.py", files):
+                    edges[target] = edges.get(target, True) and id(node) in alias_nodes
+        graph[name] = edges
+    # The CLI loads every command module by name (pkgutil), which ast cannot see.
+    graph["gahr.cli"].update({m: False for m in files if m.startswith("gahr.commands.")})
+    return graph
+
+
+def layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+GRAPH = import_graph()
+
+
+def real_edges():
+    """Every import edge but the listed deprecated aliases, and but a module's import of its own
+    parent package (implied by Python's import system, never a layering choice)."""
+    for a, targets in GRAPH.items():
+        for b, alias_only in targets.items():
+            if a.startswith(b + "."):
+                continue
+            if (a, b) in DEPRECATED_ALIASES:
+                assert alias_only, f"{a} imports {b} outside its deprecated __getattr__ alias"
+                continue
+            yield a, b
+
+
+def test_the_graph_sees_function_level_imports():
+    """The memorization workflow imports the report inside functions too: both kinds count."""
+    assert "gahr.report" in GRAPH["gahr.workflows.experiment_report"]
+    assert "gahr.nets" in GRAPH["gahr.config"]  # a function-level import in ModelConfig
+    assert len(GRAPH) > 60 and all(m.startswith("gahr") for m in GRAPH)
+
+
+def test_library_packages_import_no_application_code():
+    wrong = sorted(f"{a} -> {b}" for a, b in real_edges()
+                   if layer(a) in LIBRARY and layer(b) in APPLICATION)
+    assert wrong == [], "library code imports the application layer:\n" + "\n".join(wrong)
+
+
+def test_analysis_and_sample_never_import_train():
+    wrong = sorted(f"{a} -> {b}" for a, b in real_edges()
+                   if layer(a) in ("analysis", "sample") and layer(b) == "train")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_nothing_imports_the_command_line_back():
+    back = sorted(a for a, b in real_edges() if b == "gahr.cli" and a != "gahr.__main__")
+    assert back == []
+
+
+def _cycles(edges) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    graph: dict[str, set[str]] = {}
+    for a, b in edges:
+        graph.setdefault(a, set()).add(b)
+        graph.setdefault(b, set())
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycles():
+    assert _cycles(real_edges()) == []
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert _cycles([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]) == [["a", "b", "c"]]
+    assert _cycles([("a", "b"), ("b", "c")]) == []
+
+
+def _functions(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield node
+
+
+def test_small_files_and_functions():
+    problems = []
+    for path in module_files().values():
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_FILE_LINES:
+            problems.append(f"{path.name}: {len(text.splitlines())} lines")
+        problems += [f"{path.name}: {fn.name} ({fn.end_lineno - fn.lineno + 1} lines)"
+                     for fn in _functions(ast.parse(text))
+                     if fn.end_lineno - fn.lineno + 1 > MAX_FUNCTION_LINES]
+    assert problems == [], (f"files over {MAX_FILE_LINES} lines or functions over "
+                            f"{MAX_FUNCTION_LINES}: {problems}")
