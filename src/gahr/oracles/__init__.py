@@ -2,10 +2,12 @@
 
 `GaussianOracle`: the MMSE denoiser of a stationary Gaussian prior (Wiener filter at the ML
 noise level). `EmpiricalOracle`: the MMSE denoiser of the empirical distribution of a finite
-training set, the denoiser that memorizes perfectly.
+training set, the denoiser that memorizes perfectly. `LocalEmpiricalOracle`: its local (LS) and
+equivariant local (ELS) versions, posterior means over training patches (Kamb & Ganguli 2025).
 """
 
 from .empirical import EmpiricalOracle
 from .gaussian import GaussianOracle, power_law
+from .local import LocalEmpiricalOracle
 
-__all__ = ["EmpiricalOracle", "GaussianOracle", "power_law"]
+__all__ = ["EmpiricalOracle", "GaussianOracle", "LocalEmpiricalOracle", "power_law"]

@@ -36,11 +36,7 @@ class EmpiricalOracle(nn.Module):
     def __init__(self, train_images: torch.Tensor, sigma: float | None = None,
                  chunk_size: int = 1024):
         super().__init__()
-        if train_images.dim() != 4 or train_images.shape[0] < 1:
-            raise ShapeError(f"train_images must be (N, C, H, W) with N >= 1, got "
-                             f"{tuple(train_images.shape)}")
-        if not torch.isfinite(train_images).all():
-            raise ConfigError("train_images contain NaN or inf; clean the data set first")
+        check_train_images(train_images)
         if sigma is not None and not sigma > 0:
             raise ConfigError(f"sigma={sigma} must be > 0 (or None for the blind oracle)")
         if chunk_size < 1:
@@ -108,6 +104,15 @@ class EmpiricalOracle(nn.Module):
     def _chunks(self):
         N = self.images.shape[0]
         return [slice(i, min(i + self.chunk_size, N)) for i in range(0, N, self.chunk_size)]
+
+
+def check_train_images(train_images: torch.Tensor) -> None:
+    """A training set for an empirical oracle: finite images (N, C, H, W), N >= 1."""
+    if train_images.dim() != 4 or train_images.shape[0] < 1:
+        raise ShapeError(f"train_images must be (N, C, H, W) with N >= 1, got "
+                         f"{tuple(train_images.shape)}")
+    if not torch.isfinite(train_images).all():
+        raise ConfigError("train_images contain NaN or inf; clean the data set first")
 
 
 def _newton_step(d: torch.Tensor, s2: torch.Tensor, D: int) -> torch.Tensor:
