@@ -92,12 +92,20 @@ def test_ls_full_cover_zero_border_is_the_empirical_oracle(train, noisy, sigma):
         assert (other(noisy) - expected).abs().max() > 1e-3
 
 
-def test_blind_sigma_is_the_global_ml_sigma(train, noisy):
-    for equivariant in (False, True):
-        o = LocalEmpiricalOracle(train, 3, equivariant)
-        torch.testing.assert_close(o.estimate_sigma(noisy),
-                                   EmpiricalOracle(train).estimate_sigma(noisy))
-    assert (LocalEmpiricalOracle(train, 3, sigma=0.2).estimate_sigma(noisy) == 0.2).all()
+@pytest.mark.parametrize("equivariant", [False, True])
+def test_blind_is_the_machine_at_each_image_global_ml_sigma(train, noisy, equivariant):
+    """Blind: sigma_hat per image is EmpiricalOracle's, and the output of each image is the
+    machine at its own sigma_hat (images of one batch at different noise levels)."""
+    y = torch.cat([noisy, train[3:].double() + 0.05 * (noisy - train[:3])])
+    o = LocalEmpiricalOracle(train, 3, equivariant, block_size=4000)  # 6 images a pass
+    s = o.estimate_sigma(y)
+    torch.testing.assert_close(s, EmpiricalOracle(train).estimate_sigma(y))
+    assert s.max() > 3 * s.min()
+    out = o(y)
+    for i in range(len(y)):
+        fixed = LocalEmpiricalOracle(train, 3, equivariant, sigma=float(s[i]))
+        torch.testing.assert_close(out[i], fixed(y[i:i + 1])[0], atol=1e-12, rtol=0)
+    assert (LocalEmpiricalOracle(train, 3, sigma=0.2).estimate_sigma(y) == 0.2).all()
 
 
 @pytest.mark.parametrize("equivariant", [False, True])
