@@ -101,13 +101,7 @@ class GaussianOracle(nn.Module):
     def _estimate_s2(self, y: torch.Tensor) -> torch.Tensor:
         self._check(y)
         c2 = _power(torch.fft.fft2(y.double() - self.mean, norm="ortho")).flatten(1)
-        P = self.spectrum.flatten()
-        s2 = _bisect_root(c2.detach(), P)
-        # One Newton step from the (detached) root: same value, derivative of the implicit root.
-        g, dg = _score(c2, P, s2)
-        refined = (s2 - g / dg).clamp_min(0.0)
-        at_zero = _score(c2.detach(), P, torch.zeros_like(s2))[0] <= 0
-        return torch.where(at_zero, torch.zeros_like(refined), refined)
+        return ml_noise_variance(c2, self.spectrum.flatten())
 
     def mse(self, sigma: float) -> float:
         """Exact per-pixel MSE of the known-sigma Wiener estimate (the MMSE at sigma)."""
@@ -159,6 +153,18 @@ class GaussianOracle(nn.Module):
             dims = ", ".join(map(str, self.shape))
             raise ShapeError(f"the Gaussian oracle was built for (B, {dims}) images, got "
                              f"{tuple(y.shape)}; build it with shape=y.shape[1:]")
+
+
+def ml_noise_variance(c2: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
+    """The ML noise variance s2 (B,) of y ~ N(mu, C + s2 I), from the squared coefficients
+    c2 = |c_k|^2 (B, D) of y - mu in an orthonormal eigenbasis of C with eigenvalues P (D,):
+    the root of g (see `_score`), or 0 where g(0) <= 0. Differentiable in c2 (one Newton step
+    from the detached root: same value, derivative of the implicit root)."""
+    s2 = _bisect_root(c2.detach(), P)
+    g, dg = _score(c2, P, s2)
+    refined = (s2 - g / dg).clamp_min(0.0)
+    at_zero = _score(c2.detach(), P, torch.zeros_like(s2))[0] <= 0
+    return torch.where(at_zero, torch.zeros_like(refined), refined)
 
 
 def _filter(x: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
