@@ -53,10 +53,11 @@ class LocalEmpiricalOracle(nn.Module):
     Memory does not grow with N or with the batch (at a given sigma): each step holds a block
     of at most `block_size` float64 logits (default 2^18 = 2 MiB, which stays in cache; larger
     blocks measured slower) and its exponential, the patches of the current chunk of training
-    images and of the current query images (each up to about `block_size` entries of C k^2 + 1
-    values, at least one image's), and the streaming state, O(B H W C): about
-    8 * 5 * block_size bytes (10 MiB by default) for 32 x 32 images; `memory_bound(batch)` gives
-    the figure. The blind sigma adds `EmpiricalOracle`'s (B, N) float64 distances.
+    patches and of the current query images (each about one block, at least one image's), and
+    the streaming state, O(B H W C). `memory_bound(batch)` counts it: 8 / 11 MiB (LS / ELS,
+    k = 5, 32 x 32), 21 MiB for ELS at k = 15, where one image's patches outgrow a block (the
+    measured peak RSS growth of a call stayed below these). The blind sigma adds
+    `EmpiricalOracle`'s (B, N) float64 distances.
     Time: O(B N (HW)^2 C k^2) for ELS, O(B N HW C k^2) for LS; the output is exact (no pruning).
     """
 
@@ -124,21 +125,23 @@ class LocalEmpiricalOracle(nn.Module):
         return self._s2(y).sqrt().to(y.dtype)
 
     def memory_bound(self, batch: int) -> int:
-        """Bytes of the float64 temporaries that `forward` holds at once for `batch` images at
-        a given sigma: two logit blocks, the key patches (gathered, then augmented) and centre
-        pixels of one chunk, the query patches (likewise), the streaming state (old and new)
-        and the patch index."""
+        """Bytes of the temporaries that `forward` holds at once for `batch` images at a given
+        sigma, counted in 8-byte values: two logit blocks; per key patch its float32 gather,
+        float64 copy, augmented copy, centre (C + 1) and, for ELS, three int64 index rows; per
+        query patch its gather, augmented and shifted copies; the streaming state (old and
+        new) and the patch index."""
         C, H, W = self.shape
-        HW, d = H * W, self.patch_dim
+        HW, d, k2 = H * W, self.patch_dim, self.patch_size**2
         b = min(batch, self._images_per_call())
         if self.equivariant:
             r, K = self._els_plan(b)
-            blocks, keys, queries, state = r * K, K, b * HW, b * HW
+            blocks, keys, queries, index = r * K, K, b * HW, 3 * K * k2
         else:
             g, n = self._ls_plan(b)
-            blocks, keys, queries, state = g * b * n, g * n, g * b, g * b
-        return _BYTES * (2 * blocks + keys * (2 * d + C + 2) + queries * (2 * d + 1)
-                         + 2 * state * (C + 2) + HW * self.patch_size**2)
+            blocks, keys, queries, index = g * b * n, g * n, g * b, 0
+        values = (2 * blocks + keys * (2.5 * d + C + 3) + index + queries * (3 * d + 4)
+                  + 2 * queries * (C + 2) + HW * k2)
+        return int(_BYTES * values)
 
     def _check(self, y: torch.Tensor) -> None:
         if y.dim() != 4 or tuple(y.shape[1:]) != self.shape:
@@ -222,9 +225,9 @@ class LocalEmpiricalOracle(nn.Module):
             queries = _augment(_patches(flat, index[locs]).transpose(0, 1), s2)  # (g, b, d+1)
             state = None
             for j in range(0, self.n_train, n):
-                x = self.pixels[j:j + n].double()
-                keys = _keys(_patches(x, index[locs]).transpose(0, 1)).transpose(1, 2)
-                centres = _with_ones(x[:, locs].transpose(0, 1))  # (g, n, C + 1)
+                x = self.pixels[j:j + n]
+                keys = _keys(_patches(x, index[locs]).double().transpose(0, 1)).transpose(1, 2)
+                centres = _with_ones(x[:, locs].double().transpose(0, 1))  # (g, n, C + 1)
                 state = _update(state, queries, keys, centres)
             acc = state[1]
             out.append((acc[..., :-1] / acc[..., -1:]).transpose(0, 1))
