@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 import gahr
 from gahr.errors import ArchitectureError, CheckpointError, ShapeError
@@ -66,14 +67,32 @@ def test_unet_pads_sizes_not_divisible_and_stays_homogeneous():
         torch.testing.assert_close(net(3.5 * y), 3.5 * net(y), rtol=1e-4, atol=1e-5)
 
 
-def test_unet_padding_leaves_divisible_sizes_untouched():
-    """On a multiple of 2**num_blocks the padded path must equal the plain one: cropping a
-    padded image of a divisible size changes nothing."""
+def unet_without_padding(net, x):
+    """The UNet's layers on x as they are, no padding and no crop: the reference path."""
+    skips = []
+    for block in net.encoder:
+        x = block(x)
+        skips.append(x)
+        x = net.pool(x)
+    x = net.middle(x)
+    for b in reversed(range(len(net.decoder))):
+        x = net.decoder[b](torch.cat([net.upsample[b](x), skips[b]], dim=1))
+    return x
+
+
+def test_unet_pads_only_sizes_not_divisible_by_its_multiple():
+    """A multiple of 2**num_blocks = 4 goes through the layers as it is; any other size is
+    replicate-padded up to the next multiple and the output cropped back."""
     net = trained_like("unet", TINY["unet"])
-    y = torch.randn(1, 1, 12, 12)  # 12 = 3 * 4
+    y, z = torch.randn(1, 1, 13, 10), torch.randn(1, 1, 12, 12)
     with torch.no_grad():
-        out = net(y)
-    assert out.shape == y.shape
+        torch.testing.assert_close(net(z), unet_without_padding(net, z), rtol=0, atol=0)
+        padded = F.pad(y, (0, 2, 0, 3), mode="replicate")  # 16 x 12
+        torch.testing.assert_close(net(y), unet_without_padding(net, padded)[..., :13, :10],
+                                   rtol=0, atol=0)
+        # and the check has teeth: padding a divisible size anyway changes the output
+        padded_anyway = unet_without_padding(net, F.pad(z, (0, 4, 0, 4), mode="replicate"))
+        assert (net(z) - padded_anyway[..., :12, :12]).abs().max() > 1e-4
 
 
 def test_bf_batchnorm_train_mode_divides_by_batch_sd_and_tracks_it():
