@@ -242,9 +242,9 @@ def test_the_old_keywords_still_work_for_a_release(gauss):
         old = synthesize(gauss, SHAPE, 2, seeds=[0, 1], beta=0.3, max_steps=400)
     assert torch.equal(new.samples, old.samples)
     with pytest.deprecated_call():
-        unpacked = synthesize(gauss, SHAPE, 2, seeds=[0, 1], **PRESETS["kadkhodaie2024"])
+        unpacked = synthesize(gauss, SHAPE, 2, seeds=[0, 1], **PRESETS["kadkhodaie2021"])
     assert torch.equal(unpacked.samples,
-                       synthesize(gauss, SHAPE, 2, PRESETS["kadkhodaie2024"], seeds=[0, 1]).samples)
+                       synthesize(gauss, SHAPE, 2, PRESETS["kadkhodaie2021"], seeds=[0, 1]).samples)
     with pytest.deprecated_call():
         budget = synthesize_budget(gauss, SHAPE, 2, 10, seeds=[0, 1], sigma_L=0.02)
     assert torch.equal(budget.samples, synthesize(gauss, SHAPE, 2, FixedBudget(10, sigma_L=0.02),

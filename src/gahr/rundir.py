@@ -49,29 +49,12 @@ class RunDir:
     def __fspath__(self) -> str:
         return str(self.path)
 
-    @property
-    def config_json(self) -> Path:
-        return self.path / CONFIG_JSON
-
-    @property
-    def weights(self) -> Path:
-        return self.path / WEIGHTS
-
-    @property
-    def model_json(self) -> Path:
-        return self.path / MODEL_JSON
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.path / CHECKPOINT
-
-    @property
-    def metrics_csv(self) -> Path:
-        return self.path / METRICS_CSV
-
-    @property
-    def figures(self) -> Path:
-        return self.path / FIGURES
+    config_json = property(lambda self: self.path / CONFIG_JSON)
+    weights = property(lambda self: self.path / WEIGHTS)
+    model_json = property(lambda self: self.path / MODEL_JSON)
+    checkpoint = property(lambda self: self.path / CHECKPOINT)
+    metrics_csv = property(lambda self: self.path / METRICS_CSV)
+    figures = property(lambda self: self.path / FIGURES)
 
     def has_model(self) -> bool:
         """True when the run has written its trained weights."""

@@ -13,6 +13,7 @@ from ..config import SPLITS, MemorizationSection
 from ..io import save_json
 from ..metrics import sigma_label
 from ..report import Report, histogram, line_plot, save_image_grid
+from ..rundir import FIGURES
 
 ROW_LABELS = ("closest in S1", "S1 model", "S2 model", "closest in S2")
 
@@ -97,7 +98,7 @@ def _grid_images(out: Path, records: list[dict]):
 def draw_figures(out: Path, records: list[dict], table: list[dict],
                  section: MemorizationSection) -> list[dict]:
     """Draw every figure into out/figures; returns the report entries."""
-    fig_dir, entries = out / "figures", []
+    fig_dir, entries = out / FIGURES, []
     stacks, firsts = _grid_images(out, records)
     columns = np.stack([stack[:, first] for stack, first in zip(stacks, firsts, strict=True)],
                        axis=1)  # (4 rows, len(N) columns, C, H, W)
