@@ -7,7 +7,7 @@ training never saw (C^alpha: a fresh generator seed; Fashion-MNIST: the t10k spl
 draw of its own: PSNR at 0 (the clean image), 2, 5, 15, 25, 50, 100 (/255) and the slope of
 output PSNR against input PSNR over 15-100/255 (MSE at 8 log-spaced sigmas).
 
-    python benchmarks/recipe.py [--data calpha2,fashion32] [--steps 600] [--variants a,b]
+    python benchmarks/recipe.py [--data calpha2,fashion32] [--steps 600] [--variants "a;b"]
                                 [--match] [--out results.json]
 
 `--match` adds the steps the best recipe needs to reach the mean PSNR (over the seven sigmas)
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from gahr.analysis import fit_loglog_slope, mse_curve
-from gahr.config import load_config
+from gahr.config import RECIPES, load_config
 from gahr.data import open_dataset
 from gahr.nets import Denoiser
 from gahr.train import evaluate, train
@@ -56,18 +56,23 @@ VARIANTS = {
     "today": ["train.recipe=paper", "train.norm_gain_init=ones"],
     "paper": ["train.recipe=paper"],
     "modern": ["train.recipe=modern"],
-    "modern, kaiming output": ["train.recipe=modern", "train.output_init=kaiming"],
-    "modern, no EMA": ["train.recipe=modern", "train.ema_decay=0"],
-    "modern, plain loss": ["train.recipe=modern", "train.loss_weight=none"],
-    "modern, inverse-variance loss": ["train.recipe=modern", "train.loss_weight=inverse_variance"],
-    "modern, halving lr": ["train.recipe=modern", "train.lr_schedule=halving"],
-    "modern, clip 1": ["train.recipe=modern", "train.grad_clip=1.0"],
-    "modern, gains 1": ["train.recipe=modern", "train.norm_gain_init=ones"],
-    "modern, lr 2e-3": ["train.recipe=modern", "train.lr=2e-3"],
-    "paper + EMA": ["train.recipe=paper", "train.ema_decay=0.999"],
-    "paper + balanced loss": ["train.recipe=paper", "train.loss_weight=balanced"],
-    "paper + cosine lr": ["train.recipe=paper", "train.lr_schedule=cosine"],
-    "paper + zero output": ["train.recipe=paper", "train.output_init=zero"],
+    "modern: zero output": ["train.recipe=modern", "train.output_init=zero"],
+    "modern: zero output, gains 1": ["train.recipe=modern", "train.output_init=zero",
+                                     "train.norm_gain_init=ones"],
+    "modern: no EMA": ["train.recipe=modern", "train.ema_decay=0"],
+    "modern: plain loss": ["train.recipe=modern", "train.loss_weight=none"],
+    "modern: inverse-variance loss": ["train.recipe=modern", "train.loss_weight=inverse_variance"],
+    "modern: halving lr": ["train.recipe=modern", "train.lr_schedule=halving"],
+    "modern: clip 1": ["train.recipe=modern", "train.grad_clip=1.0"],
+    "modern: gains 1": ["train.recipe=modern", "train.norm_gain_init=ones"],
+    "modern: lr 2e-3": ["train.recipe=modern", "train.lr=2e-3"],
+    "modern: s_w 0.1": ["train.recipe=modern", "train.loss_sigma_w=0.1"],
+    "modern: s_w 0.2": ["train.recipe=modern", "train.loss_sigma_w=0.2"],
+    "modern: s_w 0.1, lr 2e-3": ["train.recipe=modern", "train.loss_sigma_w=0.1", "train.lr=2e-3"],
+    "paper: + EMA": ["train.recipe=paper", "train.ema_decay=0.999"],
+    "paper: + balanced loss": ["train.recipe=paper", "train.loss_weight=balanced"],
+    "paper: + cosine lr": ["train.recipe=paper", "train.lr_schedule=cosine"],
+    "paper: + zero output": ["train.recipe=paper", "train.output_init=zero"],
 }
 
 
@@ -127,20 +132,29 @@ def steps_to_match(data: str, best: str, target: float, test, done, save) -> str
     return "more than 3000"
 
 
+def run_key(data: str, variant: str, steps: int) -> str:
+    """What a run is, whatever it is called: the data, the steps and the resolved recipe
+    fields, so redefining a recipe or a variant invalidates exactly the runs it changes."""
+    tc = load_config(None, [*base_overrides(steps), *DATA[data]["train"],
+                            *VARIANTS[variant]]).train
+    recipe = {k: getattr(tc, k) for k in (*RECIPES["paper"], "lr", "loss_sigma_w")}
+    return f"{data}|{steps}|{json.dumps(recipe, sort_keys=True)}"
+
+
 def cached(done: dict, save, data: str, variant: str, steps: int, test) -> dict:
-    key = f"{data}|{variant}|{steps}"
+    key = run_key(data, variant, steps)
     if key not in done:
         done[key] = run_variant(data, variant, steps, test)
         save()
         print(markdown([done[key]]).splitlines()[-1], flush=True)
-    return done[key]
+    return {**done[key], "variant": variant}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=",".join(DATA))
     p.add_argument("--steps", type=int, default=600)
-    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--variants", default=";".join(VARIANTS), help="names separated by ;")
     p.add_argument("--best", default="modern", help="the recipe that --match measures")
     p.add_argument("--match", action="store_true")
     p.add_argument("--out", default="benchmarks/results/recipe.json")
@@ -156,7 +170,7 @@ def main(argv=None) -> int:
     for data in args.data.split(","):
         test = DATA[data]["test"]()
         rows = [identity_row(data, test)]
-        rows += [cached(done, save, data, v, args.steps, test) for v in args.variants.split(",")]
+        rows += [cached(done, save, data, v, args.steps, test) for v in args.variants.split(";")]
         print(markdown(rows), flush=True)
         if args.match:
             long = cached(done, save, data, "today", 5 * args.steps, test)

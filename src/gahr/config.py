@@ -115,7 +115,7 @@ class ModelConfig:
 RECIPES: dict[str, dict] = {
     "paper": dict(norm_gain_init="paper", output_init="kaiming", ema_decay=0.0,
                   loss_weight="none", lr_schedule="halving", warmup_steps=0, grad_clip=0.0),
-    "modern": dict(norm_gain_init="paper", output_init="zero", ema_decay=0.999,
+    "modern": dict(norm_gain_init="paper", output_init="kaiming", ema_decay=0.999,
                    loss_weight="balanced", lr_schedule="cosine", warmup_steps=0, grad_clip=0.0),
 }
 
