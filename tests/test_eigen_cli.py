@@ -73,4 +73,37 @@ def test_eigen_cli_bad_input(run_dir, tmp_path, capsys):
 def test_default_ranks():
     assert default_ranks(5) == [1, 2, 3, 4, 5]
     r = default_ranks(1024)
-    assert r[0] == 1 and r[-1] == 1024 and len(r) == 8 and r == sorted(set(r))
+    assert r[:8] == list(range(1, 9)) and r[-1] == 1024 and len(r) == 16 and r == sorted(set(r))
+    assert default_ranks(1024, top=40)[-1] == 40 and default_ranks(1024, top=12) == list(
+        range(1, 13))
+
+
+def test_eigen_cli_several_sigmas_on_fresh_test_images(run_dir, tmp_path, capsys):
+    """Without --input the image is a fresh one of the run's training class; --sigmas writes a
+    folder per sigma, the same noise draw scaled, and one table."""
+    run, den = run_dir
+    (run / "config.json").write_text(json.dumps({"data": {"source": "discs", "size": 16}}))
+    out = tmp_path / "out"
+    assert main(["eigen", str(run), "--sigmas", "10/255", "40/255", "--out", str(out),
+                 "--quiet"]) == 0
+    assert capsys.readouterr().out.count("PSNR") == 2
+    lo, hi = (np.load(out / f"sigma{s}" / "eigen.npz", allow_pickle=False) for s in (10, 40))
+    np.testing.assert_array_equal(lo["x"], hi["x"])
+    np.testing.assert_allclose((hi["y"] - hi["x"]) / 40, (lo["y"] - lo["x"]) / 10, atol=1e-6)
+    table = (out / "eigen_sigmas.md").read_text()
+    assert "| 10/255 |" in table and "| 40/255 |" in table
+    rows = json.loads((out / "eigen_sigmas.json").read_text())
+    assert rows[0]["image"].startswith("1 fresh discs images")
+    y = torch.from_numpy(lo["y"])
+    J = jacobian(den, y).double()
+    v = y.reshape(-1).double()
+    on_y = float(((J - J.T) @ v).norm() / (J @ v).norm())
+    assert rows[0]["asymmetry_y"] == pytest.approx(on_y, rel=1e-4)
+
+
+def test_eigen_cli_without_input_needs_a_known_class(run_dir, tmp_path, capsys):
+    run, _ = run_dir
+    assert main(["eigen", str(run), "--sigma", "0.1", "--out", str(tmp_path / "o")]) == 2
+    assert "--input" in capsys.readouterr().err
+    assert main(["eigen", str(run), "--input", "x.png", "--out", str(tmp_path / "o")]) == 2
+    assert "noise level" in capsys.readouterr().err

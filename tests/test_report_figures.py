@@ -8,6 +8,7 @@ from PIL import Image
 from gahr.errors import GahrError
 from gahr.report import (
     ReportError,
+    eigenvector_grid,
     histogram,
     image_panel,
     line_plot,
@@ -60,7 +61,10 @@ def test_symmetric_normalization_maps_zero_to_gray(tmp_path):
                         "cosine similarity", "similarity of samples", bins=10),
     lambda p: spectrum_plot(p, np.linspace(1, 0, 64), "eigenvalues",
                             coefficients={"clean": np.random.randn(64)}),
-], ids=["labelled-grid", "panel", "line", "line-dict-x", "histogram", "spectrum"])
+    lambda p: eigenvector_grid(p, np.random.randn(5, 1, 8, 8), np.linspace(1, 0, 64),
+                               [1, 2, 3, 10, 64], {"clean": np.random.rand(1, 8, 8),
+                                                   "noisy": np.random.rand(8, 8)}, "basis"),
+], ids=["labelled-grid", "panel", "line", "line-dict-x", "histogram", "spectrum", "eigen-grid"])
 def test_figures_write_png_and_redraw_identically(tmp_path, call):
     path = call(tmp_path / "f.png")
     first = Image.open(path)
@@ -70,6 +74,25 @@ def test_figures_write_png_and_redraw_identically(tmp_path, call):
     again = redraw(path, tmp_path / "again.png")
     assert np.array_equal(np.asarray(Image.open(again)), np.asarray(first))
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_eigenvector_grid_scales_each_vector_symmetrically_about_zero():
+    """Each e_k gets its own scale [-max|e_k|, +max|e_k|] (zero at the colormap's white centre),
+    drawn pixel by pixel."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    from gahr.report.eigen_figures import CMAP, _show_signed
+
+    ax = Figure().subplots()
+    for peak in (0.3, 5.0):
+        v = np.zeros((1, 4, 4))
+        v[0, 0, 0], v[0, 1, 1] = peak / 2, -peak
+        _show_signed(ax, v)
+        im = ax.images[-1]
+        assert (im.norm.vmin, im.norm.vmax) == (-peak, peak)
+        assert im.get_cmap().name == CMAP and im.get_interpolation() == "nearest"
+    assert np.allclose(colormaps[CMAP](0.5)[:3], 1, atol=0.06)  # zero is (near) white
 
 
 def test_redraw_needs_data(tmp_path):
@@ -89,9 +112,23 @@ def test_redraw_needs_data(tmp_path):
     (lambda p: histogram(p, {"a": []}, "x", "t"), "empty"),
     (lambda p: spectrum_plot(p, [1, 0.5], ""), "title"),
     (lambda p: image_panel(p, {"a": np.zeros((4, 4)), "b": np.zeros((5, 5))}, "t"), "shape"),
+    (lambda p: eigenvector_grid(p, np.zeros((2, 1, 4, 4)), [1, 0.5], [1, 3], {"a": 0}, "t"),
+     "1..2"),
+    (lambda p: eigenvector_grid(p, np.zeros((2, 1, 4, 4)), [1, 0.5], [1], {"a": 0}, "t"),
+     "one"),
 ])
 def test_bad_input_is_a_one_line_gahr_error(tmp_path, call, match):
     with pytest.raises(GahrError, match=match) as info:
         call(tmp_path / "bad.png")
     assert "\n" not in str(info.value)
     assert not (tmp_path / "bad.png").exists()
+
+
+def test_markdown_table_cells_and_errors():
+    from gahr.report.tables import markdown
+
+    assert markdown(["a", "b"], [["1", "2"]]) == "| a | b |\n| --- | --- |\n| 1 | 2 |\n"
+    with pytest.raises(ReportError, match="2 cells"):
+        markdown(["a", "b"], [["1"]])
+    with pytest.raises(ReportError, match="split"):
+        markdown(["||J||"], [["1"]])

@@ -23,6 +23,7 @@ from .jacobian import (
     jacobian,
     linear_maps,
 )
+from .symmetry import on_y_ratio, retained_dimension
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class Eigenbasis:
     # unconstrained (pretrained discs32 at sigma = 30/255: 0.22 within the top 123, 0.78 overall).
     asymmetry_top: float = float("nan")
     top_dim: int = 0
+    # ||J y - J^T y|| / ||J y|| at this y: twice the relative error of the shrinkage reading
+    # x_hat = sum_k lambda_k <y, e_k> e_k (see `gahr.analysis.symmetry`); exact in both modes.
+    asymmetry_y: float = float("nan")
 
     def coefficients(self, x: torch.Tensor) -> torch.Tensor:
         """<x, e_k> of an image x in this basis, (K,)."""
@@ -81,12 +85,14 @@ def eigen(denoiser: Denoiser, y: torch.Tensor, k: int | None = None,
         J = jacobian(denoiser, y, chunk_size=chunk_size, progress=progress).double()
         lam, vecs = torch.linalg.eigh((J + J.T) / 2)
         asym = float(torch.linalg.norm(J - J.T) / torch.linalg.norm(J))
-        top_dim = min(max(int(round(float(J.trace()))), 1), len(lam))
+        top_dim = retained_dimension(J)
         P = vecs[:, -top_dim:]
         asym_top = _subspace_asymmetry(P.T @ J @ P)
         x_hat = denoiser(y).detach()
+        v = y.reshape(-1).double().to(J.device)
+        asym_y = on_y_ratio(J @ v, J.T @ v)
         return Eigenbasis(lam.flip(0), _orient(vecs.flip(1).T.float()).reshape(-1, *y.shape[1:]),
-                          asym, True, x_hat, asym_top, top_dim)
+                          asym, True, x_hat, asym_top, top_dim, asym_y)
     return _eigen_top_k(denoiser, y, int(k), chunk_size, seed, tol, probes)
 
 
@@ -116,8 +122,9 @@ def _eigen_top_k(denoiser, y, k, chunk_size, seed, tol, probes) -> Eigenbasis:
     step = _check_chunk(chunk_size, D)
     JP = torch.cat([J_v(P.T[s:s + step]) for s in range(0, k, step)])  # rows J e_i, (k, D)
     asym_top = _subspace_asymmetry(P.T.double() @ JP.double().T)
+    asym_y = on_y_ratio(J_v(y.reshape(1, -1)), JT_v(y.reshape(1, -1)))
     return Eigenbasis(torch.from_numpy(lam[order].copy()), e_k.reshape(-1, *y.shape[1:]),
-                      asym, False, x_hat, asym_top, k)
+                      asym, False, x_hat, asym_top, k, asym_y)
 
 
 def _subspace_asymmetry(J_P: torch.Tensor) -> float:

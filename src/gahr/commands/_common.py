@@ -15,14 +15,16 @@ def sigma_value(text: str) -> float:
 
 
 def add_sigma_args(parser: argparse.ArgumentParser, default: float | None = None,
-                   required: bool = False) -> None:
-    """`--sigma 25/255` or `--sigma255 25` (the seed code's 0-255 scale); read with get_sigma."""
+                   required: bool = False):
+    """`--sigma 25/255` or `--sigma255 25` (the seed code's 0-255 scale); read with get_sigma.
+    Returns the mutually exclusive group, for a command that adds another way to give sigma."""
     group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--sigma", type=sigma_value, default=None,
                        help="noise standard deviation on the [0, 1] scale, e.g. 25/255")
     group.add_argument("--sigma255", type=float, default=None,
                        help="noise standard deviation on the 0-255 scale, e.g. 25")
     parser.set_defaults(sigma_default=default)
+    return group
 
 
 def get_sigma(args) -> float | None:
@@ -51,3 +53,19 @@ def resolve_device(name: str):
 
 def print_json(obj) -> None:
     print(json.dumps(obj, indent=2))
+
+
+def json_options(text: str | None) -> dict | None:
+    """`--options '{"blur": null}'`: data options as JSON (None when not given)."""
+    from ..errors import ConfigError
+
+    if not text:
+        return None
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"--options is not JSON ({e}); write e.g. "
+                          "'{\"blur\": [2, 2]}'") from None
+    if not isinstance(options, dict):
+        raise ConfigError(f"--options must be a JSON object of data options, got {text!r}")
+    return options

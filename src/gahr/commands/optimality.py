@@ -1,8 +1,6 @@
 """`gahr optimality`: denoisers against the known optimum on C^alpha images or disc images."""
 
-import json
-
-from ._common import add_device_arg, resolve_device, sigma_value
+from ._common import add_device_arg, json_options, resolve_device, sigma_value
 
 
 def register(sub) -> None:
@@ -33,14 +31,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..errors import ConfigError
     from ..workflows.optimality_files import optimality_run
 
-    try:
-        options = json.loads(args.options) if args.options else None
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"--options is not JSON ({e}); write e.g. "
-                          "'{\"blur\": [2, 2]}'") from None
+    options = json_options(args.options)
     rows = optimality_run(args.run_dirs, args.data, args.out, alpha=args.alpha, size=args.size,
                           n_images=args.n_images, sigmas=args.sigmas, fit_range=args.fit_range,
                           seed=args.seed, wavelet=args.wavelet, options=options,

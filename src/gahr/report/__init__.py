@@ -13,11 +13,13 @@ A producer draws into its run dir and describes the page; `gahr report DIR` rend
     report.write()  # run/report.json + run/report.html
 """
 
+from .eigen_figures import eigenvector_grid
 from .errors import ReportError
-from .figures import histogram, image_panel, line_plot, redraw, save_image_grid, spectrum_plot
+from .figures import histogram, image_panel, line_plot, save_image_grid, spectrum_plot
 from .html import render_html
 from .manifest import Report, build_report, load_manifest, validate_manifest
+from .redraw import redraw
 
-__all__ = ["Report", "ReportError", "build_report", "histogram", "image_panel", "line_plot",
-           "load_manifest", "redraw", "render_html", "save_image_grid", "spectrum_plot",
-           "validate_manifest"]
+__all__ = ["Report", "ReportError", "build_report", "eigenvector_grid", "histogram",
+           "image_panel", "line_plot", "load_manifest", "redraw", "render_html",
+           "save_image_grid", "spectrum_plot", "validate_manifest"]

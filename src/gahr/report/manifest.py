@@ -21,8 +21,8 @@ from pathlib import Path, PurePosixPath
 
 from ..io import atomic_path, save_json
 from .errors import ReportError
-from .figures import redraw
 from .html import render_html
+from .redraw import redraw
 
 FORMAT = "gahr-report/1"
 MANIFEST = "report.json"

@@ -2,7 +2,9 @@
 
 Writes, into `out`: `eigen.npz` (lambda_k, e_k, the coefficients <x, e_k> and <y, e_k>, x, y,
 x_hat), `triple.png` (clean / noisy / denoised), `spectrum.png` (lambda_k with |<x, e_k>|, the
-paper's Fig. 5 layout), `eigenvectors.png` (e_k at chosen ranks) and `summary.json`.
+paper's Fig. 5 layout), `eigenvectors.png` (e_k at chosen ranks, each on a diverging scale
+centred at 0, beside clean / noisy / denoised and the spectrum) and `summary.json`. With several
+noise levels, one such folder per sigma (`sigma{sigma*255}`) and `eigen_sigmas.md`/`.json`.
 """
 
 from pathlib import Path
@@ -15,16 +17,24 @@ from ..analysis.jacobian import DEFAULT_CHUNK, Denoiser, as_image
 from ..data import load_image
 from ..errors import DataError
 from ..io import atomic_path, save_json
-from ..metrics import noise_sample, psnr
+from ..metrics import noise_sample, psnr, sigma_label
 from ..nets import load_denoiser
-from ..report import figures
+from ..report import eigenvector_grid, figures
+from ..report.tables import markdown
+from .test_images import fresh_test_images
 
 
-def default_ranks(K: int, count: int = 8) -> list[int]:
-    """About `count` ranks (1-based) spread geometrically from 1 to K."""
-    if K <= count:
-        return list(range(1, K + 1))
-    return sorted({max(1, round(K ** (i / (count - 1)))) for i in range(count)})
+def default_ranks(K: int, count: int = 16, top: int | None = None) -> list[int]:
+    """`count` ranks (1-based): the first `count // 2`, then spread geometrically up to `top`
+    (default K; the figures pass about 2 tr J, past which e_k is shrunk to nothing)."""
+    top = K if top is None else max(1, min(int(top), K))
+    if top <= count:
+        return list(range(1, top + 1))
+    head = list(range(1, count // 2 + 1))
+    n = count - len(head)
+    tail = np.geomspace(head[-1] + 1, top, n).round().astype(int)
+    ranks = sorted(set(head) | set(int(r) for r in tail))
+    return ranks
 
 
 def eigen_to_files(denoiser: Denoiser, x: torch.Tensor, sigma: float, out, seed: int = 0,
@@ -38,7 +48,9 @@ def eigen_to_files(denoiser: Denoiser, x: torch.Tensor, sigma: float, out, seed:
     y = x + float(sigma) * z
     basis = eigen(denoiser, y, k=k, chunk_size=chunk_size, seed=seed, progress=progress)
     K = len(basis.lambda_k)
-    ranks = default_ranks(K) if ranks is None else [int(r) for r in ranks]
+    if ranks is None:
+        ranks = default_ranks(K, top=round(2 * float(basis.lambda_k.sum())) if k is None else K)
+    ranks = [int(r) for r in ranks]
     if not ranks or min(ranks) < 1 or max(ranks) > K:
         raise DataError(f"ranks {ranks} must lie in 1..{K} (the number of eigenvectors computed)")
     out = Path(out)
@@ -67,10 +79,12 @@ def _figures(basis: Eigenbasis, x, y, sigma, ranks, out: Path) -> None:
     figures.spectrum_plot(out / "spectrum.png", basis.lambda_k.numpy(),
                           title=f"eigenvalues of J(y) and coefficients of x, sigma = {s255}",
                           coefficients={"|<x, e_k>|": basis.coefficients(x).numpy()})
-    figures.save_image_grid(basis.e_k[[r - 1 for r in ranks]], out / "eigenvectors.png",
-                            nrow=len(ranks), titles=[f"k={r}" for r in ranks],
-                            normalize="symmetric",
-                            title="eigenvectors e_k of J(y) (gray = 0)")
+    eigenvector_grid(out / "eigenvectors.png", basis.e_k[[r - 1 for r in ranks]],
+                     basis.lambda_k.numpy(), ranks,
+                     {"clean x": x, f"noisy y ({s255})": y,
+                      "denoised x_hat": basis.x_hat.cpu()},
+                     title=f"eigenvectors e_k of J(y) at sigma = {s255}: "
+                           f"PSNR {psnr(y, x):.1f} -> {psnr(basis.x_hat.cpu(), x):.1f} dB")
 
 
 def _summary(basis: Eigenbasis, x, y, sigma, seed, k, ranks) -> dict:
@@ -82,15 +96,52 @@ def _summary(basis: Eigenbasis, x, y, sigma, seed, k, ranks) -> dict:
             "effective_dimension": float(lam.sum()) if k is None else None,
             "asymmetry": basis.asymmetry, "asymmetry_exact": basis.exact_asymmetry,
             "asymmetry_top": basis.asymmetry_top, "top_dim": basis.top_dim,
+            "asymmetry_y": basis.asymmetry_y,
             "lambda_top": [float(v) for v in lam[:10]], "ranks": ranks,
             "files": ["eigen.npz", "triple.png", "spectrum.png", "eigenvectors.png"]}
 
 
-def eigen_run(run_dir, input, sigma: float, out, index: int = 0, seed: int = 0,
+def eigen_run(run_dir, input, sigmas, out, index: int = 0, seed: int = 0,
               k: int | None = None, ranks=None, device="cpu",
-              chunk_size: int | None = DEFAULT_CHUNK, progress: bool = True) -> dict:
-    """Load the denoiser of `run_dir`, read the clean image `input`, and run `eigen_to_files`."""
+              chunk_size: int | None = DEFAULT_CHUNK, progress: bool = True,
+              options: dict | None = None) -> list[dict]:
+    """Load the denoiser of `run_dir` and the clean image `input` (None: the `index`-th fresh
+    test image of the model's training class, see `fresh_test_images`), then `eigen_to_files`
+    per sigma: into `out` for one sigma, into `out/sigma{sigma*255}` for several, with the
+    table `eigen_sigmas.md` (and `.json`). The same noise draw z (from `seed`) serves every
+    sigma. Returns the summaries."""
     denoiser = load_denoiser(run_dir, device=device)
-    x = load_image(input, channels=denoiser.channels, index=index).to(device)
-    return eigen_to_files(denoiser, x, sigma, out, seed=seed, k=k, ranks=ranks,
-                          chunk_size=chunk_size, progress=progress)
+    if input is None:
+        images, source = fresh_test_images(run_dir, index + 1, options=options)
+        x = images[index:index + 1].to(device)
+    else:
+        x, source = load_image(input, channels=denoiser.channels, index=index).to(device), input
+    sigmas = [float(s) for s in np.atleast_1d(sigmas)]
+    out = Path(out)
+    rows = []
+    for sigma in sigmas:
+        where = out if len(sigmas) == 1 else out / f"sigma{sigma_label(sigma)}"
+        summary = eigen_to_files(denoiser, x, sigma, where, seed=seed, k=k, ranks=ranks,
+                                 chunk_size=chunk_size, progress=progress)
+        rows.append({**summary, "image": f"{source} [{index}]", "out": str(where)})
+    if len(sigmas) > 1:
+        save_json(rows, out / "eigen_sigmas.json")
+        with atomic_path(out / "eigen_sigmas.md") as tmp:
+            tmp.write_text(sigmas_table(rows))
+    return rows
+
+
+def sigmas_table(rows: list[dict]) -> str:
+    """One line per noise level: PSNR, tr J, the top eigenvalues and the asymmetries."""
+    header = ["sigma", "PSNR noisy -> denoised (dB)", "tr J", "lambda_1..5",
+              "asymmetry (Frobenius)", "within top tr J", "on y", "folder"]
+    cells = []
+    for r in rows:
+        dim = r["effective_dimension"]
+        cells.append([f"{r['sigma255']:.3g}/255",
+                      f"{r['psnr_noisy']:.1f} -> {r['psnr_denoised']:.1f}",
+                      "" if dim is None else f"{dim:.1f}",
+                      ", ".join(f"{v:.2f}" for v in r["lambda_top"][:5]),
+                      f"{r['asymmetry']:.2f}", f"{r['asymmetry_top']:.2f}",
+                      f"{r['asymmetry_y']:.2f}", Path(r["out"]).name])
+    return markdown(header, cells)

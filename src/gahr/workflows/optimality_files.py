@@ -25,9 +25,7 @@ from ..metrics import psnr_db
 from ..nets import load_denoiser, resolve_model_path
 from ..report import figures
 from ..rundir import RunDir, trained_image_size
-
-#: Test images are generated with seeds far from the training seeds (0, 1, ...): fresh images.
-TEST_SEED = 1_000_003
+from .test_images import TEST_SEED
 
 
 def calpha_optimality(denoisers: dict, alpha: float, out, size: int = 32, n_images: int = 64,
