@@ -35,9 +35,21 @@ def test_discs_identity_keeps_every_dimension(tmp_path):
                            sigmas=[0.05], disc_options={"background": False})
     r = rows["identity"][0]
     assert r["manifold_dim"] == 4 and r["effective_dimension"] == pytest.approx(144, rel=1e-5)
-    for name in ["discs.json", "discs.md", "discs_effective_dimension.png",
-                 "discs_eigenvectors_identity.png"]:
+    for name in ["discs.json", "discs.md", "discs_effective_dimension.png", "discs_mse_ratio.png",
+                 "discs_spectrum.png", "discs_eigenvectors_identity_sigma12.75.png"]:
         assert (tmp_path / name).is_file()
+    table = (tmp_path / "discs.md").read_text().splitlines()
+    assert table[2].startswith("| identity | 0.05 | 144.0 |")
+    assert table[3].startswith("| optimum (projection on T_x) | small | 4 | 1 |")
+    assert table[4] == ""  # the paper's row needs its 5-dimensional manifold
+    assert table[7].startswith("| identity | 0 | ")  # the per-disc table: contrast, errors
+    rows = disc_optimality({"identity": lambda y: y}, tmp_path / "c", size=12, n_images=3,
+                           sigmas=[0.05], disc_options={"min_contrast": 0.5})
+    contrast = json.loads((tmp_path / "c" / "discs.json").read_text())["setup"]["contrast"]
+    assert len(contrast) == 3 and min(contrast) >= 0.5
+    with pytest.raises(ConfigError, match="min_contrast=1.5"):
+        disc_optimality({"identity": lambda y: y}, tmp_path, size=12,
+                        disc_options={"min_contrast": 1.5})
     with pytest.raises(ConfigError, match="unknown disc options"):
         disc_optimality({"identity": lambda y: y}, tmp_path, size=12, disc_options={"bad": 1})
 
@@ -57,4 +69,4 @@ def test_optimality_cli(tmp_path, capsys):
     assert "JSON" in capsys.readouterr().err
     assert main(["optimality", str(tmp_path / "runA"), "--out", str(out), "--data", "discs",
                  "--size", "12", "--n-images", "1", "--sigmas", "0.05"]) == 0
-    assert (out / "discs.md").read_text().count("| runA |") == 1
+    assert (out / "discs.md").read_text().count("| runA | 0.05 |") == 1  # one sigma, one row

@@ -2,10 +2,16 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from gahr.analysis.disc_manifold import disc_analysis, principal_angles, tangent_space
+from gahr.analysis.disc_manifold import (
+    disc_analysis,
+    principal_angles,
+    tangent_space,
+    vector_angles,
+)
 from gahr.data.synthetic import render_discs
 from gahr.errors import ConfigError, ShapeError
 
@@ -59,11 +65,26 @@ def test_projection_denoiser_is_optimal_on_the_manifold():
     for row in rows:
         assert row["manifold_dim"] == 5
         assert row["effective_dimension"] == pytest.approx(5.0, abs=1e-3)
-        assert max(row["angles_deg"]) < 0.1
+        assert max(row["angles_deg"]) < 0.1 and max(row["vector_angles_deg"]) < 0.1
+        assert row["tail_ratio"] == pytest.approx(0.0, abs=1e-3)
+        assert row["asymmetry_y"] < 1e-4
         assert row["lambda_top"][:5] == pytest.approx([1.0] * 5, abs=1e-3)
         assert max(abs(v) for v in row["lambda_top"][5:]) < 1e-3
         assert 0.05 < row["mse_ratio"] < 4  # chi^2_5 / 5 for one draw
+        # the projections of the top five eigenvectors on T_x are the eigenvectors themselves
+        first = row["shown"]
+        np.testing.assert_allclose(first["tangent_projection"][:5], first["e_k"][:5], atol=1e-4)
+        assert np.abs(first["tangent_projection"][5:]).max() < 1e-4
     # the identity (no denoising) keeps all D dimensions and the error sigma^2 D
     rows = disc_analysis(lambda y: y, PARAMS[None], size, [0.05], seed=0)
     assert rows[0]["effective_dimension"] == pytest.approx(size * size, rel=1e-5)
     assert rows[0]["mse_ratio"] == pytest.approx(size * size / 5, rel=0.3)
+
+
+def test_vector_angles_follow_the_vectors():
+    t = 0.4
+    e = torch.eye(5, dtype=torch.float64)
+    T = e[:, [0, 1]]
+    E = torch.stack([e[1], 3 * (math.cos(t) * e[0] + math.sin(t) * e[3]), e[4]], dim=1)
+    torch.testing.assert_close(vector_angles(E, T), torch.tensor(
+        [0.0, t, math.pi / 2], dtype=torch.float64), atol=1e-7, rtol=0)

@@ -24,7 +24,8 @@ def register(sub) -> None:
                    help="sigma range of the slope fit (default: all sigmas)")
     p.add_argument("--wavelet", default="db4", help="orthogonal wavelet of the baseline")
     p.add_argument("--options", default=None,
-                   help='JSON data options, e.g. \'{"blur": [2, 2]}\' or \'{"scale": false}\'')
+                   help='JSON data options, e.g. \'{"blur": [2, 2]}\' or \'{"scale": false}\'; '
+                   'discs also take min_contrast (test discs with |fg - bg| at least that)')
     p.add_argument("--seed", type=int, default=1_000_003, help="seed of the test images/noise")
     add_device_arg(p)
     p.set_defaults(func=run)

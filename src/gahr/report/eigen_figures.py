@@ -36,8 +36,8 @@ def _check(e_k, lambda_k, ranks, images) -> tuple[np.ndarray, np.ndarray, list[i
     return e_k, lam, ranks
 
 
-def _show_signed(ax, v: np.ndarray) -> None:
-    peak = float(np.abs(v).max()) or 1.0
+def _show_signed(ax, v: np.ndarray, peak: float | None = None) -> None:
+    peak = float(np.abs(v).max() if peak is None else peak) or 1.0
     if v.shape[0] == 1:
         ax.imshow(v[0], cmap=CMAP, vmin=-peak, vmax=peak, interpolation="nearest")
     else:  # color eigenvectors: each channel signed around mid-gray on the shared peak
@@ -73,16 +73,30 @@ def _off(ax) -> None:
     ax.set_yticks([])
 
 
+def _below(below, below_titles, n: int) -> tuple[dict, dict]:
+    below = {str(k): _to_numpy(v, f"row {k!r}") for k, v in (below or {}).items()}
+    titles = {str(k): [str(t) for t in v] for k, v in (below_titles or {}).items()}
+    for name, rows in below.items():
+        if len(rows) != n or len(titles.get(name, [""] * n)) != n:
+            raise ReportError(f"row {name!r} needs one image (and title) per eigenvector shown")
+    return below, titles
+
+
 def eigenvector_grid(path, e_k, lambda_k, ranks, images: dict, title: str, ncols: int = 8,
+                     below: dict | None = None, below_titles: dict | None = None,
                      save_data=True) -> Path:
     """The eigenvectors `e_k` (one per rank in `ranks`, 1-based) of J(y) in a grid, under a top
     row of `images` (e.g. clean / noisy / denoised) and the spectrum `lambda_k` (all computed
-    eigenvalues, descending), the shown ranks marked on it."""
+    eigenvalues, descending), the shown ranks marked on it. `below` adds rows {label: one signed
+    image per eigenvector} drawn on the scale of the eigenvector above (e.g. its projection on
+    a subspace), titled by `below_titles` {label: one title each}."""
     path = Path(path)
     _check_title(title)
     e_k, lam, ranks = _check(e_k, lambda_k, ranks, images)
-    ncols = max(int(ncols), len(images) + 3)
-    rows = 1 + math.ceil(len(ranks) / ncols)
+    below, below_titles = _below(below, below_titles, len(ranks))
+    ncols = max(int(ncols), len(images) + 3, len(ranks) if below else 0)
+    per_row = 1 + len(below)
+    rows = 1 + math.ceil(len(ranks) / ncols) * per_row
     fig = Figure(figsize=(ncols * _CELL, rows * _CELL * 1.2 + 0.9), dpi=DPI)
     grid = fig.add_gridspec(rows, ncols, hspace=0.5, wspace=0.08,
                             height_ratios=[1.35] + [1] * (rows - 1))
@@ -93,15 +107,23 @@ def eigenvector_grid(path, e_k, lambda_k, ranks, images: dict, title: str, ncols
     spectrum = grid[0, len(images) + 1:].subgridspec(2, 1, height_ratios=[4, 1], hspace=0)
     _spectrum(fig.add_subplot(spectrum[0]), lam, ranks)
     for i, (r, v) in enumerate(zip(ranks, e_k)):
-        ax = fig.add_subplot(grid[1 + i // ncols, i % ncols])
+        top = 1 + (i // ncols) * per_row
+        ax = fig.add_subplot(grid[top, i % ncols])
         _show_signed(ax, v)
         ax.set_title(f"k={r}  λ={lam[r - 1]:.3f}", fontsize=7.5)
         _off(ax)
+        for j, (name, extra) in enumerate(below.items()):
+            ax = fig.add_subplot(grid[top + 1 + j, i % ncols])
+            _show_signed(ax, extra[i].reshape(v.shape), peak=float(np.abs(v).max()))
+            ax.set_title(below_titles.get(name, [""] * len(ranks))[i], fontsize=7.5)
+            _off(ax)
+            if i % ncols == 0:
+                ax.set_ylabel(name, fontsize=8)
     fig.suptitle(f"{title}\neach e_k on its own scale ±max|e_k|: red > 0, white = 0, blue < 0",
                  fontsize=9.5)
     _save_figure(fig, path)
     if save_data:
         _save_data(path, "eigenvector_grid", dict(
             e_k=e_k, lambda_k=lam, ranks=np.array(ranks), images=images, title=title,
-            ncols=ncols))
+            ncols=ncols, below=below or None, below_titles=below_titles or None))
     return path

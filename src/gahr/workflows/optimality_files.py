@@ -1,14 +1,13 @@
-"""`gahr optimality` as calls: slope tables on C^alpha images, disc-manifold measurements.
+"""`gahr optimality` as calls: slope tables on C^alpha images; the disc-manifold measurements
+are in `disc_files`.
 
-Both write `<name>.json` (everything measured), `<name>.md` (the table) and `<name>.png`.
+Both write `<name>.json` (everything measured), `<name>.md` (the table) and figures.
 """
 
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from ..analysis.disc_manifold import disc_analysis
 from ..analysis.optimality import (
     log_sigmas,
     markdown_table,
@@ -18,13 +17,14 @@ from ..analysis.optimality import (
     slope_row,
     wavelet_mse_curve,
 )
-from ..data.synthetic import calpha, disc_free_params, sample_disc_params
+from ..data.synthetic import calpha
 from ..errors import ConfigError
 from ..io import atomic_path, save_json
 from ..metrics import psnr_db
 from ..nets import load_denoiser, resolve_model_path
 from ..report import figures
 from ..rundir import RunDir, trained_image_size
+from .disc_files import disc_optimality
 from .test_images import TEST_SEED
 
 
@@ -63,67 +63,6 @@ def _psnr_plot(path: Path, rows: list[dict], alpha: float) -> None:
     figures.line_plot(path, x, ys, xlabel="input PSNR (dB)", ylabel="output PSNR (dB)",
                       title=f"C^alpha images, alpha = {alpha:g}: output vs input PSNR",
                       dashed=dashed)
-
-
-def disc_optimality(denoisers: dict, out, size: int = 32, n_images: int = 4, sigmas=None,
-                    seed: int = TEST_SEED, disc_options: dict | None = None) -> dict:
-    """Effective dimension, MSE / (sigma^2 m) and principal angles to the tangent space, per
-    sigma, for each denoiser on fresh disc images; writes files (see `disc_analysis`)."""
-    opts = dict(disc_options or {})
-    flags = {k: opts.pop(k, True) for k in ("translate", "scale", "foreground", "background")}
-    render = {k: opts.pop(k) for k in ("wrap", "antialias") if k in opts}
-    if opts:
-        raise ConfigError(f"unknown disc options {sorted(opts)}; use translate, scale, "
-                          "foreground, background, wrap, antialias")
-    sigmas = [0.02, 0.04, 0.08, 0.16] if sigmas is None else [float(s) for s in sigmas]
-    params = sample_disc_params(n_images, size, seed=seed, wrap=render.get("wrap", False),
-                                **flags)
-    free = disc_free_params(**flags)
-    results = {name: disc_analysis(den, params, size, sigmas, seed=seed, free=free, **render)
-               for name, den in denoisers.items()}
-    table = _disc_table(results)
-    setup = {"data": "discs", "size": size, "n_images": n_images, "seed": seed,
-             "free_params": list(free), "disc_options": disc_options or {}}
-    rows = {name: [{k: v for k, v in r.items() if k != "e_k_first"} for r in rs]
-            for name, rs in results.items()}
-    _write(out, "discs", setup, rows, table)
-    _disc_figures(Path(out), results, sigmas)
-    return rows
-
-
-def _disc_table(results: dict) -> str:
-    lines = ["| denoiser | sigma | manifold dim | effective dim | MSE/(sigma^2 dim) | "
-             "max angle (deg) | asymmetry all / top | top eigenvalues |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for name, rows in results.items():
-        for r in rows:
-            lam = ", ".join(f"{v:.2f}" for v in r["lambda_top"][:10])
-            lines.append(f"| {name} | {r['sigma']:.3g} | {r['manifold_dim']} | "
-                         f"{r['effective_dimension']:.2f} | {r['mse_ratio']:.2f} | "
-                         f"{max(r['angles_deg']):.1f} | {r['asymmetry']:.2f} / "
-                         f"{r['asymmetry_top']:.2f} | {lam} |")
-    return "\n".join(lines) + "\n"
-
-
-def _disc_figures(out: Path, results: dict, sigmas) -> None:
-    ys = {name: [r["effective_dimension"] for r in rs] for name, rs in results.items()}
-    m = next(iter(results.values()))[0]["manifold_dim"]
-    figures.line_plot(out / "discs_effective_dimension.png", sigmas, ys, xlabel="sigma",
-                      ylabel="effective dimension tr J(y)", logx=True, logy=True,
-                      title="disc images: effective dimension vs noise level",
-                      dashed={f"manifold dimension {m}": [m] * len(sigmas)})
-    for name, rs in results.items():
-        e_k = np.concatenate([r["e_k_first"] for r in rs])
-        k = rs[0]["e_k_first"].shape[0]
-        path = out / f"discs_eigenvectors_{_safe(name)}.png"
-        figures.save_image_grid(torch.from_numpy(e_k), path, nrow=k, normalize="symmetric",
-                                titles=[f"k={i + 1}" for i in range(k)],
-                                row_labels=[f"sigma={s:.3g}" for s in sigmas],
-                                title=f"{name}: top eigenvectors of J(y) on the first disc")
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
 def _write(out, stem: str, setup: dict, rows, table: str) -> None:
