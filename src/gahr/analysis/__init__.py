@@ -4,6 +4,7 @@
   the geometry-adaptive harmonic basis of paper Sec. 3.
 - Optimality (`mse_curve`, `fit_loglog_slope`, `optimal_mse_slope`, `wavelet_mse_curve`,
   `disc_analysis`, `tangent_space`, `principal_angles`): C^alpha images and discs, Sec. 4.
+- Medians with percentile-bootstrap intervals (`bootstrap_interval`, `Interval`).
 - Memorization (`nearest_neighbors`, `same_seed_similarity`, `cosine_similarity`,
   `ratio_test_fraction`, `fraction_above`, `distance_to_memorization`, `train_test_gap`);
   the train/test gap across image sizes (`gahr.analysis.sizes`).
@@ -11,6 +12,7 @@ The jobs that run these and write files (the memorization experiment, `gahr eige
 optimality`) are in `gahr.workflows`.
 """
 
+from .bootstrap import Interval, bootstrap_interval
 from .disc_manifold import disc_analysis, principal_angles, tangent_space
 from .eigen import (
     EffectiveDimension,
@@ -39,7 +41,8 @@ from .optimality import (
 )
 
 __all__ = [
-    "EffectiveDimension", "Eigenbasis", "cosine_similarity", "disc_analysis",
+    "EffectiveDimension", "Eigenbasis", "Interval", "bootstrap_interval", "cosine_similarity",
+    "disc_analysis",
     "distance_to_memorization", "effective_dimension", "effective_dimension_curve", "eigen",
     "fit_loglog_slope", "fraction_above", "jacobian", "jacobian_rowwise", "mse_curve",
     "nearest_neighbors", "optimal_mse_slope", "patch_nearest_neighbors", "principal_angles",
