@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from gahr.errors import GahrError
@@ -12,10 +13,17 @@ from gahr.report import (
     histogram,
     image_panel,
     line_plot,
+    panel_plot,
+    plots,
     redraw,
     save_image_grid,
     spectrum_plot,
 )
+from gahr.report.figures import _grid_labelled
+
+PANELS = {"sigma = 5/255": {"training images": [38, 35, None], "held-out images": [21, 30, 33]},
+          "sigma = 25/255": {"training images": [31, 28, 27], "held-out images": [20, 26, 27]}}
+ERRORS = {"sigma = 5/255": {"held-out images": [[20, 29, 32], [22, 31, 34]]}}
 
 
 def test_plain_grid_size_and_pixels(tmp_path):
@@ -64,7 +72,11 @@ def test_symmetric_normalization_maps_zero_to_gray(tmp_path):
     lambda p: eigenvector_grid(p, np.random.randn(5, 1, 8, 8), np.linspace(1, 0, 64),
                                [1, 2, 3, 10, 64], {"clean": np.random.rand(1, 8, 8),
                                                    "noisy": np.random.rand(8, 8)}, "basis"),
-], ids=["labelled-grid", "panel", "line", "line-dict-x", "histogram", "spectrum", "eigen-grid"])
+    lambda p: panel_plot(p, [1, 10, 100], PANELS, "N (training images)", "PSNR (dB)",
+                         "PSNR against N", logx=True, errors=ERRORS,
+                         reference={"sigma = 5/255": {"noisy input": [20, 20, 20]}}),
+], ids=["labelled-grid", "panel", "line", "line-dict-x", "histogram", "spectrum", "eigen-grid",
+        "panels"])
 def test_figures_write_png_and_redraw_identically(tmp_path, call):
     path = call(tmp_path / "f.png")
     first = Image.open(path)
@@ -132,3 +144,70 @@ def test_markdown_table_cells_and_errors():
         markdown(["a", "b"], [["1"]])
     with pytest.raises(ReportError, match="split"):
         markdown(["||J||"], [["1"]])
+
+
+def _boxes(fig):
+    """Window extents of every visible axes and of the figure's legends, once drawn."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    axes = [ax.get_window_extent(renderer) for ax in fig.axes if ax.get_visible()]
+    return axes, [leg.get_window_extent(renderer) for leg in fig.legends]
+
+
+@pytest.mark.parametrize("draw", [
+    lambda p: plots.line_plot(p, [1, 10, 100], {f"curve {i}": [i, i + 1, i + 2] for i in range(10)},
+                              "N", "PSNR (dB)", "ten curves", save_data=False),
+    lambda p: plots.histogram(p, {"a long label for one group": np.random.rand(20),
+                                  "another long label here": np.random.rand(20)},
+                              "cosine", "hist", save_data=False),
+    lambda p: plots.spectrum_plot(p, np.linspace(1, 0, 32), "spectrum",
+                                  coefficients={"|<x, e_k>|": np.random.rand(32)},
+                                  save_data=False),
+    lambda p: plots.panel_plot(p, [1, 10, 100], PANELS, "N", "PSNR (dB)", "panels",
+                               save_data=False),
+], ids=["line", "histogram", "spectrum", "panels"])
+def test_legends_sit_off_the_data(tmp_path, draw, monkeypatch):
+    """The legend's box overlaps no axes box: it never covers a curve."""
+    drawn = []
+    monkeypatch.setattr(plots, "_save_figure", lambda fig, path: drawn.append(fig))
+    draw(tmp_path / "f.png")
+    axes, legends = _boxes(drawn[0])
+    assert legends, "the figure has a legend"
+    for leg in legends:
+        assert not any(leg.overlaps(ax) for ax in axes)
+
+
+def test_panel_plot_draws_labels_alike_in_every_panel(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(plots, "_save_figure", lambda fig, path: drawn.append(fig))
+    plots.panel_plot(tmp_path / "f.png", [1, 10, 100], PANELS, "N", "PSNR (dB)", "t",
+                     save_data=False)
+    fig = drawn[0]
+    styles = {}
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            key = (line.get_color(), line.get_marker(), line.get_linestyle())
+            styles.setdefault(line.get_label(), set()).add(key)
+    assert all(len(v) == 1 for v in styles.values())  # one look per label
+    assert styles["training images"] != styles["held-out images"]
+    assert len(fig.legends) == 1 and len(fig.legends[0].get_texts()) == 2
+
+
+def test_grid_titles_never_run_together():
+    """Long column titles wrap at spaces to their cell's width."""
+    u8 = np.zeros((3, 16, 16, 1), np.uint8)
+    fig = _grid_labelled(u8, 3, 6, ["clean x", "noisy y (sigma = 25.5/255)",
+                                    "denoised x_hat at sigma = 25.5/255"], None, "triple")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    boxes = [ax.title.get_window_extent(canvas.get_renderer()) for ax in fig.axes]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert "\n" in fig.axes[1].get_title()
+
+
+def test_panel_plot_bad_input(tmp_path):
+    with pytest.raises(ReportError, match="one per x"):
+        panel_plot(tmp_path / "b.png", [1, 2], {"p": {"a": [1]}}, "x", "y", "t")
+    with pytest.raises(ReportError, match="ylabel"):
+        panel_plot(tmp_path / "b.png", [1, 2], {"p": {"a": [1, 2]}}, "x", {"q": "y"}, "t")

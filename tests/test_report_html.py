@@ -1,6 +1,8 @@
 """The HTML report: manifest round trip, references on disk, escaping, rebuild, bad manifests."""
 
+import base64
 import json
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
@@ -13,15 +15,19 @@ from gahr.report import Report, ReportError, build_report, line_plot, load_manif
 
 
 class _Refs(HTMLParser):
-    """Collect every img src and every text node of a page."""
+    """Collect every img's file (its data-path) and embedded bytes, and every text node."""
 
     def __init__(self):
         super().__init__()
-        self.srcs, self.text = [], []
+        self.srcs, self.data, self.text = [], [], []
 
     def handle_starttag(self, tag, attrs):
         if tag == "img":
-            self.srcs.append(dict(attrs)["src"])
+            attrs = dict(attrs)
+            self.srcs.append(attrs["data-path"])
+            head, _, payload = attrs["src"].partition(",")
+            assert head == "data:image/png;base64", head
+            self.data.append(base64.b64decode(payload))
 
     def handle_data(self, data):
         self.text.append(data)
@@ -54,8 +60,9 @@ def test_page_references_exist_and_text_is_escaped(tmp_path):
     assert page == tmp_path / "report.html"
     refs = parse(page)
     assert len(refs.srcs) == 2
-    for src in refs.srcs:
-        assert not src.startswith(("/", "http", "file:")) and (tmp_path / unquote(src)).is_file()
+    for src, data in zip(refs.srcs, refs.data, strict=True):  # the page holds the PNGs' bytes
+        assert not src.startswith(("/", "http", "file:"))
+        assert (tmp_path / unquote(src)).read_bytes() == data
     html = page.read_text()
     assert "<b>not bold</b>" not in html and "&lt;b&gt;not bold&lt;/b&gt;" in html
     assert "Demo &lt;one&gt; &amp; two" in html
@@ -65,6 +72,37 @@ def test_page_references_exist_and_text_is_escaped(tmp_path):
     manifest = load_manifest(tmp_path)
     assert manifest["numbers"] == {"psnr": 26.0, "n_train": 16, "ok": True}
     assert manifest["sections"][0]["figures"][0]["path"] == "figures/samples grid.png"
+
+
+def test_page_alone_keeps_its_figures_when_moved(tmp_path):
+    page = make_report(tmp_path / "run")
+    moved = tmp_path / "mail" / "report.html"
+    moved.parent.mkdir()
+    shutil.copy(page, moved)
+    shutil.rmtree(tmp_path / "run")
+    assert len(parse(moved).data) == 2 and all(d.startswith(b"\x89PNG") for d in parse(moved).data)
+
+
+def test_folded_table_and_named_quantities(tmp_path):
+    grid = save_image_grid(np.random.rand(4, 1, 8, 8), tmp_path / "figures" / "g.png")
+    report = Report(tmp_path, "T")
+    quantities = {"columns": ["N=10", "N=2000"], "rows": [
+        {"name": "same-seed similarity", "definition": "median cosine of S1 and S2 samples",
+         "unit": "cosine", "values": {"N=10": "0.21 [0.1, 0.3]", "N=2000": "0.95 [0.9, 0.97]"}}]}
+    report.add_section("Summary", "Both claims.", figures=[grid], quantities=quantities,
+                       layout="lead", tables=[{"title": "every number", "rows": [{"N": 10}],
+                                               "folded": True}])
+    html = report.write().read_text()
+    assert "<details><summary>every number</summary>" in html
+    assert '<div class="lead-body">' in html and "0.95 [0.9, 0.97]" in html
+    assert "median cosine of S1 and S2 samples" in html
+    bad = json.loads((tmp_path / "report.json").read_text())
+    bad["sections"][0]["quantities"]["rows"][0].pop("definition")
+    with pytest.raises(ReportError, match="definition"):
+        build_report(_write(tmp_path, bad))
+    bad["sections"][0].update(layout="wide")
+    with pytest.raises(ReportError, match="layout"):
+        build_report(_write(tmp_path, bad))
 
 
 def test_rebuild_without_recomputing_and_redraw_missing_png(tmp_path, capsys):

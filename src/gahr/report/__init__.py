@@ -15,11 +15,12 @@ A producer draws into its run dir and describes the page; `gahr report DIR` rend
 
 from .eigen_figures import eigenvector_grid
 from .errors import ReportError
-from .figures import histogram, image_panel, line_plot, save_image_grid, spectrum_plot
+from .figures import image_panel, save_image_grid
 from .html import render_html
 from .manifest import Report, build_report, load_manifest, validate_manifest
+from .plots import histogram, line_plot, panel_plot, spectrum_plot
 from .redraw import redraw
 
 __all__ = ["Report", "ReportError", "build_report", "eigenvector_grid", "histogram",
-           "image_panel", "line_plot", "load_manifest", "redraw", "render_html",
+           "image_panel", "line_plot", "load_manifest", "panel_plot", "redraw", "render_html",
            "save_image_grid", "spectrum_plot", "validate_manifest"]

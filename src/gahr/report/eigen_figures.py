@@ -14,7 +14,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .errors import ReportError
-from .figures import DPI, _check_title, _save_data, _save_figure, _to_numpy
+from .figures import DPI, _check_title, _save_figure, _to_numpy
+from .sidecar import save_data as _save_data
 
 CMAP = "RdBu_r"
 _CELL = 1.25  # inches per image cell

@@ -2,16 +2,22 @@
 
 A producer (demo, memorization experiment, eigen analysis) draws its figures with
 `gahr.report.figures` into its run dir and describes the page with a `Report`; `Report.write()`
-saves `report.json` and renders `report.html`. `build_report(DIR)` (`gahr report DIR`) renders the
-page again from `report.json` and the saved PNGs; a missing PNG, or every PNG with `redraw=True`,
-is drawn again from its `.npz` data sidecar. The format, version "gahr-report/1":
+saves `report.json` and renders `report.html`. `build_report(DIR)` (`gahr report DIR`) renders
+the page again from `report.json` and the saved PNGs (embedded in the page); a missing PNG, or
+every PNG with `redraw=True`, is drawn again from its `.npz` data sidecar.
+The format, version "gahr-report/1":
 
     {"format": "gahr-report/1", "title": str, "intro": str (optional),
      "numbers": {name: number | str | bool | null} (optional, the page's key numbers),
      "sections": [{"title": str, "caption": str (one sentence: what to look at),
+                   "layout": "lead" (optional: figures beside the text, the first screen),
                    "figures": [{"path": "figures/x.png" (relative to DIR), "title": str,
                                 "caption": str, "alt": str (all three optional)} ...],
-                   "tables": [{"title": str, "rows": [{column: scalar} ...]} ...],
+                   "quantities": {"columns": [str], "rows": [{"name": str,
+                                  "definition": str, "unit": str,
+                                  "values": {column: scalar}} ...]} (optional),
+                   "tables": [{"title": str, "rows": [{column: scalar} ...],
+                               "folded": bool (optional: closed <details>)} ...],
                    "numbers": {...}} ...]}
 """
 
@@ -85,6 +91,26 @@ def _check_section(section, where: str) -> None:
             _check_numbers(row, f"{where}.tables[{j}].rows[{r}]")
     if "numbers" in section:
         _check_numbers(section["numbers"], f"{where}.numbers")
+    if section.get("layout", "lead") != "lead":
+        _fail(f"{where}.layout", f"is {section['layout']!r}", 'use "lead" or leave it out')
+    if "quantities" in section:
+        _check_quantities(section["quantities"], f"{where}.quantities")
+
+
+def _check_quantities(quantities, where: str) -> None:
+    columns = quantities.get("columns") if isinstance(quantities, dict) else None
+    rows = quantities.get("rows") if isinstance(quantities, dict) else None
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns) \
+            or not isinstance(rows, list):
+        _fail(where, "needs a list of column names and a list of rows",
+              'write {"columns": ["N=10", ...], "rows": [{"name": ..., ...}]}')
+    for r, row in enumerate(rows):
+        if not isinstance(row, dict):
+            _fail(f"{where}.rows[{r}]", "is not an object",
+                  "write {name, definition, unit, values}")
+        _text(row, "name", f"{where}.rows[{r}]")
+        _text(row, "definition", f"{where}.rows[{r}]")
+        _check_numbers(row.get("values", {}), f"{where}.rows[{r}].values")
 
 
 def validate_manifest(manifest, where: str = MANIFEST) -> dict:
@@ -154,7 +180,7 @@ def build_report(root, redraw: bool = False) -> tuple[Path, int]:
     manifest = load_manifest(root)
     drawn = _ensure_figures(root, manifest, redraw)
     with atomic_path(root / PAGE) as tmp:
-        tmp.write_text(render_html(manifest), encoding="utf-8")
+        tmp.write_text(render_html(manifest, root), encoding="utf-8")
     return root / PAGE, drawn
 
 
@@ -197,9 +223,11 @@ class Report:
         return self.manifest["numbers"]
 
     def add_section(self, title: str, caption: str, figures=(), tables=(),
-                    numbers: dict | None = None) -> dict:
+                    numbers: dict | None = None, quantities: dict | None = None,
+                    layout: str | None = None) -> dict:
         """Append a section; `figures` are paths or dicts {path, title, caption, alt}, `tables` are
-        lists of row dicts or dicts {title, rows}."""
+        lists of row dicts or dicts {title, rows, folded}; `quantities` and `layout` as in the
+        manifest format above."""
         figs = []
         for fig in figures:
             entry = dict(fig) if isinstance(fig, dict) else {"path": fig}
@@ -211,17 +239,24 @@ class Report:
         section = {"title": title, "caption": caption, "figures": figs, "tables": tabs}
         if numbers:
             section["numbers"] = _plain_dict(numbers)
+        if quantities:
+            section["quantities"] = quantities
+        if layout:
+            section["layout"] = layout
         self.manifest["sections"].append(section)
         return section
 
-    def include(self, sub_dir) -> None:
-        """Append the sections (and key numbers) of the report saved in `sub_dir` under root."""
+    def include(self, sub_dir, lead: bool = True) -> None:
+        """Append the sections (and key numbers) of the report saved in `sub_dir` under root;
+        `lead=False` leaves out its lead section (when this page has a lead of its own)."""
         sub = load_manifest(sub_dir)
         prefix = Path(os.path.relpath(Path(sub_dir).resolve(), self.root.resolve())).as_posix()
         if prefix.startswith(".."):
             raise ReportError(f"{sub_dir} is not inside the report dir {self.root}; include only "
                               "reports saved under it")
         for section in sub["sections"]:
+            if not lead and section.get("layout") == "lead":
+                continue
             section = dict(section)
             section["figures"] = [dict(f, path=(PurePosixPath(prefix) / f["path"]).as_posix())
                                   for f in section.get("figures", [])]

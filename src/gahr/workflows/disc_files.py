@@ -21,7 +21,7 @@ from ..data.synthetic import disc_free_params, sample_disc_params
 from ..errors import ConfigError
 from ..io import atomic_path, save_json
 from ..metrics import sigma_label
-from ..report import eigenvector_grid, figures
+from ..report import eigenvector_grid, line_plot
 from ..report.tables import markdown
 from .test_images import TEST_SEED
 
@@ -125,16 +125,16 @@ def disc_optimality(denoisers: dict, out, size: int = 32, n_images: int = 4, sig
 
 def _curves(out: Path, results: dict, sigmas) -> None:
     m = next(iter(results.values()))[0]["manifold_dim"]
-    figures.line_plot(out / "discs_effective_dimension.png", sigmas,
-                      {n: [r["effective_dimension"] for r in rs] for n, rs in results.items()},
-                      xlabel="sigma", ylabel="effective dimension tr J(y)", logx=True, logy=True,
-                      title="disc images: effective dimension vs noise level",
-                      dashed={f"manifold dimension {m} (optimum)": [m] * len(sigmas)})
-    figures.line_plot(out / "discs_mse_ratio.png", sigmas,
-                      {n: [r["mse_ratio"] for r in rs] for n, rs in results.items()},
-                      xlabel="sigma", ylabel=f"MSE / (sigma^2 {m})", logx=True, logy=True,
-                      title="disc images: error relative to the optimal projection",
-                      dashed={"optimum 1": [1.0] * len(sigmas)})
+    line_plot(out / "discs_effective_dimension.png", sigmas,
+              {n: [r["effective_dimension"] for r in rs] for n, rs in results.items()},
+              xlabel="sigma", ylabel="effective dimension tr J(y)", logx=True, logy=True,
+              title="disc images: effective dimension vs noise level",
+              dashed={f"manifold dimension {m} (optimum)": [m] * len(sigmas)})
+    line_plot(out / "discs_mse_ratio.png", sigmas,
+              {n: [r["mse_ratio"] for r in rs] for n, rs in results.items()},
+              xlabel="sigma", ylabel=f"MSE / (sigma^2 {m})", logx=True, logy=True,
+              title="disc images: error relative to the optimal projection",
+              dashed={"optimum 1": [1.0] * len(sigmas)})
     ys, xs = {}, {}
     for name, rs in results.items():
         for r in rs:
@@ -144,11 +144,11 @@ def _curves(out: Path, results: dict, sigmas) -> None:
     k = len(next(iter(ys.values())))
     xs["optimum: projection on T_x"] = np.arange(1, k + 1)
     xs["paper: top five"] = np.arange(1, len(PAPER_TOP) + 1)
-    figures.line_plot(out / "discs_spectrum.png", xs, ys, xlabel="rank k", logx=True,
-                      ylabel="eigenvalue lambda_k of J(y) (mean over discs)", markers=False,
-                      title=f"disc images: spectrum against the optimum ({m} ones, then 0)",
-                      dashed={"optimum: projection on T_x": [1.0] * m + [0.0] * (k - m),
-                              "paper: top five": list(PAPER_TOP)})
+    line_plot(out / "discs_spectrum.png", xs, ys, xlabel="rank k", logx=True,
+              ylabel="eigenvalue lambda_k of J(y) (mean over discs)", markers=False,
+              title=f"disc images: spectrum against the optimum ({m} ones, then 0)",
+              dashed={"optimum: projection on T_x": [1.0] * m + [0.0] * (k - m),
+                      "paper: top five": list(PAPER_TOP)})
 
 
 def _eigenvectors(out: Path, name: str, r: dict) -> None:

@@ -19,7 +19,7 @@ from ..errors import DataError
 from ..io import atomic_path, save_json
 from ..metrics import noise_sample, psnr, sigma_label
 from ..nets import load_denoiser
-from ..report import eigenvector_grid, figures
+from ..report import eigenvector_grid, image_panel, spectrum_plot
 from ..report.tables import markdown
 from .test_images import fresh_test_images
 
@@ -73,12 +73,13 @@ def _arrays(basis: Eigenbasis, x, y, sigma) -> dict:
 
 def _figures(basis: Eigenbasis, x, y, sigma, ranks, out: Path) -> None:
     s255 = f"{sigma * 255:.3g}/255"
-    figures.image_panel(out / "triple.png", {"clean x": x, f"noisy y (sigma={s255})": y,
-                                             "denoised x_hat": basis.x_hat.cpu().clamp(0, 1)},
-                        title=f"denoising at sigma = {s255}")
-    figures.spectrum_plot(out / "spectrum.png", basis.lambda_k.numpy(),
-                          title=f"eigenvalues of J(y) and coefficients of x, sigma = {s255}",
-                          coefficients={"|<x, e_k>|": basis.coefficients(x).numpy()})
+    # short titles: each sits over its own 96-pixel image (long ones wrap at spaces)
+    image_panel(out / "triple.png", {"clean x": x, "noisy y": y,
+                                     "denoised x_hat": basis.x_hat.cpu().clamp(0, 1)},
+                title=f"denoising at sigma = {s255}")
+    spectrum_plot(out / "spectrum.png", basis.lambda_k.numpy(),
+                  title=f"eigenvalues of J(y) and coefficients of x, sigma = {s255}",
+                  coefficients={"|<x, e_k>|": basis.coefficients(x).numpy()})
     eigenvector_grid(out / "eigenvectors.png", basis.e_k[[r - 1 for r in ranks]],
                      basis.lambda_k.numpy(), ranks,
                      {"clean x": x, f"noisy y ({s255})": y,

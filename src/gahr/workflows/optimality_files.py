@@ -22,7 +22,7 @@ from ..errors import ConfigError
 from ..io import atomic_path, save_json
 from ..metrics import psnr_db
 from ..nets import load_denoiser, resolve_model_path
-from ..report import figures
+from ..report import line_plot
 from ..rundir import RunDir, trained_image_size
 from .disc_files import disc_optimality
 from .test_images import TEST_SEED
@@ -60,9 +60,9 @@ def _psnr_plot(path: Path, rows: list[dict], alpha: float) -> None:
     label = f"optimal slope {opt:.2f}"
     x[label] = x_in[first["name"]]
     dashed = {label: p_out0 + opt * (x[label] - p_in0)}
-    figures.line_plot(path, x, ys, xlabel="input PSNR (dB)", ylabel="output PSNR (dB)",
-                      title=f"C^alpha images, alpha = {alpha:g}: output vs input PSNR",
-                      dashed=dashed)
+    line_plot(path, x, ys, xlabel="input PSNR (dB)", ylabel="output PSNR (dB)",
+              title=f"C^alpha images, alpha = {alpha:g}: output vs input PSNR",
+              dashed=dashed)
 
 
 def _write(out, stem: str, setup: dict, rows, table: str) -> None:
