@@ -37,6 +37,17 @@ def test_demo_writes_a_report_with_every_stage(demo_dir):
             assert (out / fig["path"]).is_file(), fig["path"]
     assert result.report == out / "report.html"
     assert 3 <= len(result.summary) <= 10 and str(out / "report.html") in result.summary[-1]
+    assert "from scratch" in result.summary[-1]
+    lead = manifest["sections"][0]
+    assert lead["layout"] == "lead" and lead["figures"][0]["path"].endswith("grid.png")
+    names = [q["name"] for q in lead["quantities"]["rows"]]
+    assert 5 <= len(names) <= 8 and "same-seed similarity" in names
+    assert lead["quantities"]["columns"] == ["N=1", "N=8"]
+    assert lead["tables"][0]["folded"] is True
+    assert "data:image/png;base64," in html and 'src="sweep/' not in html  # embedded
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["fresh"] is True and [r["N"] for r in summary["rows"]] == [1, 8]
+    assert (out / "summary.md").read_text().count("| N = 1 | N = 8 |") == 1
 
 
 @pytest.mark.slow  # about a minute on 2 cores; CI also runs `gahr demo --quick`

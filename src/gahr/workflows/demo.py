@@ -1,4 +1,4 @@
-"""`gahr demo`: the toolkit's main job on the embedded synthetic default (discs, no download).
+"""`gahr demo`: the toolkit's main job on an embedded synthetic class (no download).
 
 Stages, each skipped when its outputs exist (a rerun resumes):
 1. the memorization experiment (`gahr.workflows.experiment.run_experiment`): train S1/S2 pairs
@@ -6,7 +6,8 @@ Stages, each skipped when its outputs exist (a rerun resumes):
    seeds and measure memorization;
 2. open the generalizing denoiser up on a fresh test image: Jacobian eigenvalues, eigenvectors,
    effective dimension against sigma (`gahr.analysis.eigen`), beside the memorizing one;
-3. write `<out>/report.html` with every figure and print a short summary.
+3. write `<out>/report.html` (`gahr.workflows.demo_report`), `summary.json` and `summary.md`,
+   and return the terminal summary.
 """
 
 import time
@@ -20,22 +21,18 @@ from ..devices import torch_threads
 from ..errors import ConfigError
 from ..io import load_json, save_json
 from ..nets import load_denoiser
-from ..report import Report, line_plot
+from .demo_report import EFFDIM_SIGMAS, EIGEN_SIGMA, summary_files, write_demo_report
 from .eigen_files import eigen_to_files
-from .experiment import analysis_dir, pair_jobs, run_experiment
+from .experiment import pair_jobs, run_experiment
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
-#: Noise levels of the effective-dimension curves (on the [0, 1] scale).
-EFFDIM_SIGMAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-#: Noise level of the eigen analysis; the paper uses sigma = 0.04 at 80x80 for discs.
-EIGEN_SIGMA = 0.1
-DISC_MANIFOLD_DIM = 5
 
 
 @dataclass(frozen=True)
 class DemoResult:
     report: Path
     summary: list[str]
+    rows: list[dict]
 
 
 def demo_config(out, quick: bool = False, overrides=()) -> ExperimentConfig:
@@ -49,9 +46,11 @@ def demo_config(out, quick: bool = False, overrides=()) -> ExperimentConfig:
 
 def run_demo(out="runs/demo", quick: bool = False, overrides=(), progress: bool = True,
              log=print) -> DemoResult:
-    """Run every stage (skipping finished ones) and return the report path and summary lines."""
+    """Run every stage (skipping finished ones); return the report path, the summary lines
+    and the per-N summary rows."""
     start = time.perf_counter()
     out = Path(out)
+    fresh = not (out / "sweep").exists() and not (out / "eigen").exists()
     config = demo_config(out, quick, overrides)
     if len(config.sweep.n_train) < 2 or set(config.sweep.splits) != {"S1", "S2"}:
         raise ConfigError("the demo needs at least two values of sweep.n_train and both splits "
@@ -63,26 +62,9 @@ def run_demo(out="runs/demo", quick: bool = False, overrides=(), progress: bool 
     with torch_threads(config.train.threads):
         eigen = eigen_stage(config, out / "eigen", log=log)
     log("[3/3] report")
-    report = Report(out, "gahr demo: memorization, generalization and the adaptive basis",
-                    intro=_intro(config))
-    report.include(analysis_dir(config))
-    add_eigen_sections(report, out / "eigen", eigen)
-    page = report.write()
-    summary = summarize(config, results, eigen, page, time.perf_counter() - start)
-    return DemoResult(page, summary)
-
-
-def _intro(config: ExperimentConfig) -> str:
-    d, m = config.data, config.model
-    return (f"Synthetic discs ({d.size}x{d.size} pixels, random center, radius and intensities: "
-            f"a {DISC_MANIFOLD_DIM}-dimensional manifold). For each N in "
-            f"{list(config.sweep.n_train)}, two bias-free {m.arch.upper()}s "
-            f"({', '.join(f'{k}={v}' for k, v in m.config.items())}) were trained on disjoint "
-            "sets S1 and S2 of N images, for every noise level at once, and sampled from the "
-            "same seeds with the coarse-to-fine stochastic gradient ascent of Kadkhodaie & "
-            "Simoncelli (2021). Kadkhodaie et al. (ICLR 2024): small N memorizes, large N "
-            "generalizes, and the generalizing denoiser shrinks in a geometry-adaptive "
-            "harmonic basis.")
+    page, rows = write_demo_report(out, config, results, eigen)
+    lines = summary_files(out, config, rows, eigen, page, time.perf_counter() - start, fresh)
+    return DemoResult(page, lines, rows)
 
 
 def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
@@ -112,62 +94,3 @@ def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
 
 def _n_key(n):
     return float("inf") if n == "all" else n
-
-
-def add_eigen_sections(report, eigen_dir: Path, eigen: dict) -> None:
-    """The eigen analysis's figures (written by `eigen_to_files`) and the effective-dimension
-    curves, as two report sections."""
-    n = eigen["n_large"]
-    curves = eigen["effective_dimension_curves"]
-    sigmas = [p["sigma"] for p in next(iter(curves.values()))]
-    traces = {label: [p["effective_dimension"] for p in c] for label, c in curves.items()}
-    effdim = line_plot(eigen_dir / "effective_dimension.png", sigmas, traces,
-                       xlabel="noise level sigma (intensity range [0, 1])",
-                       ylabel="effective dimension tr J(y) (dimensions)",
-                       title="Effective dimension against noise level", logx=True, logy=True,
-                       dashed={"disc manifold dimension": [DISC_MANIFOLD_DIM] * len(sigmas)})
-    report.add_section(
-        f"The adaptive basis of the generalizing denoiser (N={n})",
-        "Look at the eigenvectors: the top ones live on the disc and its edge (geometry-adaptive "
-        "harmonics); the eigenvalues (shrinkage factors) fall from about 1 to 0, and the clean "
-        "image's energy sits in the top few eigenvectors.",
-        figures=[eigen_dir / name for name in ("triple.png", "spectrum.png", "eigenvectors.png")],
-        numbers={"top eigenvalues": ", ".join(f"{v:.2f}" for v in eigen["lambda_top"][:6]),
-                 "effective dimension tr J": eigen["effective_dimension"],
-                 "asymmetry |J-J^T|/|J|, all / top tr J eigenvectors":
-                     f"{eigen['asymmetry']:.2f} / {eigen.get('asymmetry_top', float('nan')):.2f}",
-                 "PSNR noisy / denoised (dB)": f"{eigen['psnr_noisy']:.1f} / "
-                                               f"{eigen['psnr_denoised']:.1f}"})
-    report.add_section(
-        "Effective dimension against noise level",
-        "Look at how tr J(y) grows as sigma shrinks: an optimal denoiser for discs keeps about "
-        f"{DISC_MANIFOLD_DIM} dimensions (the manifold's tangent space) at small sigma; a "
-        "memorizing model keeps almost none.",
-        figures=[effdim])
-
-
-def summarize(config: ExperimentConfig, results: dict, eigen: dict, page: Path,
-              seconds: float) -> list[str]:
-    """At most 10 lines: the key numbers and where the report is."""
-    d = config.data
-    lines = [f"gahr demo: discs {d.size}x{d.size}, {config.model.arch} "
-             f"{config.model.config}, S1/S2 pairs at N = {list(config.sweep.n_train)}"]
-    for row in results["table"][:5]:
-        lines.append(
-            f"  N={row['N']}: nearest-training similarity {_fmt(row['median_nearest_S1'])} / "
-            f"{_fmt(row['median_nearest_S2'])} (S1/S2 models), same-seed S1-vs-S2 "
-            f"{_fmt(row['median_same_seed'])}" + _gap(row))
-    lines.append(f"  eigen (N={eigen['n_large']}, sigma={eigen['sigma']:g}): top eigenvalues "
-                 + ", ".join(f"{v:.2f}" for v in eigen["lambda_top"][:5])
-                 + f"; tr J = {eigen['effective_dimension']:.1f}")
-    lines.append(f"report: {page}  ({seconds / 60:.1f} min)")
-    return lines
-
-
-def _gap(row: dict) -> str:
-    gap = row.get("gap_psnr_25")
-    return "" if gap is None else f", train-test PSNR gap at 25/255 {gap:.1f} dB"
-
-
-def _fmt(value) -> str:
-    return "n/a" if value is None else f"{value:.2f}"

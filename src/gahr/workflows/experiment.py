@@ -25,7 +25,7 @@ from ..nets import load_denoiser
 from ..rundir import RunDir
 from ..sample import synthesize
 from ..train import open_images, run_sweep, select, sweep_jobs
-from .experiment_report import median_of, write_outputs
+from .experiment_report import write_outputs
 
 
 def run_experiment(config: ExperimentConfig, out=None, train: bool = True,
@@ -232,18 +232,14 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
     results_path = adir / "results.json"
     if not todo and results_path.exists() and (adir / "report.html").exists():
         results = json.loads(results_path.read_text())
-        if set(results.get("per_n", {})) == {str(n) for n in pairs}:
+        if set(results.get("per_n", {})) == {str(n) for n in pairs} and "summary" in results:
             log(f"results, figures and report up to date ({results_path})")
             return results
     records = [json.loads((adir / f"N{n}.json").read_text()) for n in pairs]
-    return write_outputs(adir, records, section, log=log)
+    return write_outputs(adir, records, section)
 
 
 def _one_line(record: dict) -> str:
-    parts = [f"{record[s]['converged']}/{len(record['seeds'])} {s} samples" for s in SPLITS]
-    for s in SPLITS:
-        med = median_of(record[s].get("nearest_own", {}).get("similarity"))
-        parts.append(f"median nearest-{s} similarity {med:.3f}" if med is not None else "")
-    same = median_of(record["same_seed_similarity"])
-    parts.append(f"median S1/S2 similarity {same:.3f}" if same is not None else "no pair")
-    return ", ".join(p for p in parts if p)
+    """Progress, not results (those are printed once, at the end, by the caller)."""
+    parts = [f"{record[s]['converged']}/{len(record['seeds'])} {s}" for s in SPLITS]
+    return f"sampled and measured ({', '.join(parts)} samples converged)"

@@ -1,8 +1,11 @@
 """results.json, figures and report page of the memorization experiment, from the per-N records.
 
-Figures: the Fig. 1-style grid (closest image in S1 / S1-model sample / S2-model sample /
-closest image in S2, one column per N), one grid of every seed per N, similarity histograms per
-N, train and test PSNR against N, distance to memorization against N.
+The page opens with the Fig. 1-style grid (closest image in S1 / S1-model sample / S2-model
+sample / closest image in S2, one column per N) beside the named quantities per N with their
+bootstrap intervals (`gahr.workflows.summary`) and a caption computed from them
+(`gahr.workflows.captions`); the table of every number is folded away. Then one grid of every
+seed and a similarity histogram per N, and the similarities, the train and test PSNR and the
+distance to memorization against N, one panel per quantity.
 """
 
 from pathlib import Path
@@ -12,10 +15,19 @@ import numpy as np
 from ..config import SPLITS, MemorizationSection
 from ..io import save_json
 from ..metrics import sigma_label
-from ..report import Report, histogram, line_plot, save_image_grid
+from ..report import Report, histogram, panel_plot, save_image_grid
 from ..rundir import FIGURES
+from . import captions
+from .summary import quantity_table, summary_rows
 
 ROW_LABELS = ("closest in S1", "S1 model", "S2 model", "closest in S2")
+
+
+def grid_entry(path) -> dict:
+    """The report entry of the Fig. 1-style grid at `path`."""
+    return {"path": str(path), "title": "Fig. 1-style grid",
+            "caption": "One column per N: the S1 and S2 models' samples from one seed between "
+            "the closest training images."}
 
 
 def summary_row(record: dict, section: MemorizationSection) -> dict:
@@ -55,31 +67,30 @@ def _mean(values) -> float | None:
     return None if any(v is None for v in values) else float(np.mean(values))
 
 
-def write_outputs(out: Path, records: list[dict], section: MemorizationSection,
-                  log=print) -> dict:
-    """results.json (every number), figures/ and report.json + report.html in `out`."""
+def write_outputs(out: Path, records: list[dict], section: MemorizationSection) -> dict:
+    """results.json (every number, and the per-N summary rows), figures/ and report.json +
+    report.html in `out`."""
     records = sorted(records, key=lambda r: r["n"] if isinstance(r["n"], int) else float("inf"))
     table = [summary_row(r, section) for r in records]
     results = {"settings": records[0]["settings"], "table": table,
+               "summary": summary_rows(records, section.sigmas),
                "per_n": {str(r["n"]): r for r in records}}
     save_json(results, out / "results.json")
-    figures = draw_figures(out, records, table, section)
-    _write_report(out, table, figures, section)
-    for row in table:
-        log(_table_line(row, section))
+    figures = draw_figures(out, records, table, results["summary"], section)
+    _write_report(out, table, results["summary"], figures)
     return results
 
 
-def _table_line(row: dict, section: MemorizationSection) -> str:
-    def fmt(v, spec=".3f"):
-        return "n/a" if v is None else format(v, spec)
-    keys = [sigma_label(s) for s in section.sigmas if sigma_label(s) in ("25", "100")] or \
-        [sigma_label(section.sigmas[0])]
-    gaps = ", ".join(f"gap@{k}/255 {fmt(row[f'gap_psnr_{k}'], '.2f')} dB" for k in keys)
-    dists = ", ".join(f"dist@{k}/255 {fmt(row[f'distance_{k}'], '.2e')}" for k in keys)
-    return (f"N={row['N']}: nearest S1/S2 {fmt(row['median_nearest_S1'])}/"
-            f"{fmt(row['median_nearest_S2'])}, same-seed {fmt(row['median_same_seed'])}, "
-            f"{gaps}, {dists}")
+def table_lines(results: dict) -> list[str]:
+    """One terminal line per N: the medians with their intervals and the PSNR gap."""
+    lines = []
+    for row in results.get("summary", []):
+        gap = row["gap_db"]
+        lines.append(f"N={row['N']}: nearest-training similarity {captions.fmt(row['nearest'])}"
+                     f", same-seed similarity {captions.fmt(row['same_seed'])}, train - test "
+                     f"PSNR gap at {row['gap_sigma255']:g}/255 "
+                     + ("n/a" if gap is None else f"{gap:.2f} dB"))
+    return lines
 
 
 def _grid_images(out: Path, records: list[dict]):
@@ -95,88 +106,129 @@ def _grid_images(out: Path, records: list[dict]):
     return stacks, firsts
 
 
-def draw_figures(out: Path, records: list[dict], table: list[dict],
-                 section: MemorizationSection) -> list[dict]:
-    """Draw every figure into out/figures; returns the report entries."""
-    fig_dir, entries = out / FIGURES, []
+def grid_figure(out: Path, records: list[dict]) -> tuple[dict, list]:
+    """The Fig. 1-style grid (one column per N, the first seed both models finished) as a
+    report entry, and the per-N stacks of every seed."""
     stacks, firsts = _grid_images(out, records)
     columns = np.stack([stack[:, first] for stack, first in zip(stacks, firsts, strict=True)],
                        axis=1)  # (4 rows, len(N) columns, C, H, W)
-    path = save_image_grid(columns.reshape(-1, *columns.shape[2:]), fig_dir / "grid.png",
+    path = save_image_grid(columns.reshape(-1, *columns.shape[2:]), out / FIGURES / "grid.png",
                            nrow=len(records), titles=[f"N={r['n']}" for r in records],
                            row_labels=list(ROW_LABELS), title="Same seed, models on S1 and S2")
-    entries.append({"path": str(path), "title": "Fig. 1-style grid",
-                    "caption": "Columns: N; rows: closest training image in S1, sample of the S1 "
-                    "model, sample of the S2 model from the same seed, closest image in S2."})
+    return grid_entry(path), stacks
+
+
+def draw_figures(out: Path, records: list[dict], table: list[dict], summary: list[dict],
+                 section: MemorizationSection) -> list[dict]:
+    """Draw every figure into out/figures; returns the report entries, the grid first."""
+    fig_dir = out / FIGURES
+    grid, stacks = grid_figure(out, records)
+    entries = [grid]
     for record, stack in zip(records, stacks, strict=True):
         n = record["n"]
         path = save_image_grid(stack.reshape(-1, *stack.shape[2:]), fig_dir / f"grid_N{n}.png",
                                nrow=stack.shape[1], row_labels=list(ROW_LABELS),
                                title=f"N={n}: every seed")
+        entries.append({"path": str(path), "title": f"N={n}: all seeds"})
         groups = {f"sample vs nearest in {s}": [v for v in record[s].get(
             "nearest_own", {}).get("similarity", []) if v is not None] for s in SPLITS}
         groups["S1 vs S2 sample, same seed"] = [v for v in record["same_seed_similarity"] or []
                                                 if v is not None]
-        entries.append({"path": str(path), "title": f"N={n}: all seeds"})
         groups = {k: v for k, v in groups.items() if v}  # every sample of a model may fail
         if groups:
             hist = histogram(fig_dir / f"similarity_N{n}.png", groups, "cosine similarity",
                              f"N={n}", bins=20, value_range=(-1.0, 1.0))
             entries.append({"path": str(hist), "title": f"N={n}: similarities"})
-    entries += _curves(fig_dir, table, section)
-    return entries
+    return entries + curves(fig_dir, table, summary, section)
 
 
-def _curves(fig_dir: Path, table: list[dict], section: MemorizationSection) -> list[dict]:
-    rows = [r for r in table if isinstance(r["N"], int)]
-    if not rows:
-        return []
+def _interval_arrays(rows: list[dict], key: str):
+    """Medians and (lows, highs) of the interval `key` of each row (None where undefined)."""
+    found = [r[key] for r in rows]
+    return ([None if f is None else f["value"] for f in found],
+            [[None if f is None else f[k] for f in found] for k in ("low", "high")])
+
+
+def similarity_figure(fig_dir: Path, rows: list[dict]) -> dict:
+    """Medians with their intervals against N: nearest-training and same-seed similarity."""
     ns = [r["N"] for r in rows]
-    keys = [sigma_label(s) for s in section.sigmas]
-    psnr = {f"{part} sigma={k}/255": [r[f"{part}_psnr_{k}"] for r in rows]
-            for k in keys for part in ("train", "test")}
-    # log axis: a distance of exactly 0 (perfect memorization) cannot be drawn, so it is left out
-    dist = {f"held-out, sigma={k}/255": [r[f"distance_{k}"] or None for r in rows]
-            for k in keys}
-    dist.update({f"training images, sigma={k}/255": [r[f"distance_train_{k}"] or None
-                                                     for r in rows] for k in keys})
-    sims = {f"nearest training image ({s})": [r[f"median_nearest_{s}"] for r in rows]
-            for s in SPLITS}
-    sims["same seed S1/S2"] = [r["median_same_seed"] for r in rows]
-    specs = [("psnr_vs_n.png", psnr, "PSNR (dB)", "Train and test PSNR (mean of S1, S2 models)",
-              False),
-             ("distance_vs_n.png", dist, "mean squared difference to the empirical oracle",
-              "Distance to memorization", True),
-             ("similarity_vs_n.png", sims, "median cosine similarity",
-              "Memorization to generalization", False)]
-    entries = []
-    for name, curves, ylabel, title, logy in specs:
-        xs, ys = _defined(ns, curves)
-        if ys:
-            path = line_plot(fig_dir / name, xs, ys, "N (training images)", ylabel, title,
-                             logx=True, logy=logy)
-            entries.append({"path": str(path), "title": title})
-    return entries
+    own, own_bars = _interval_arrays(rows, "nearest")
+    other, other_bars = _interval_arrays(rows, "nearest_other")
+    same, same_bars = _interval_arrays(rows, "same_seed")
+    near_title, same_title = "sample vs closest training image", "S1 vs S2 sample, same seed"
+    path = panel_plot(
+        fig_dir / "similarity_vs_n.png", ns,
+        {near_title: {"own training set": own, "other model's training set": other},
+         same_title: {"same seed": same}},
+        "N (training images)", "median cosine similarity",
+        "Memorization to generalization (medians, 95% bootstrap intervals)", logx=True,
+        errors={near_title: {"own training set": own_bars,
+                             "other model's training set": other_bars},
+                same_title: {"same seed": same_bars}},
+        reference={near_title: {f"copies: {captions.COPY:g}": [captions.COPY] * len(ns)},
+                   same_title: {f"the same image: {captions.SAME:g}": [captions.SAME] * len(ns),
+                                f"different images: {captions.DIFFERENT:g}":
+                                    [captions.DIFFERENT] * len(ns)}})
+    return {"path": str(path), "title": "Similarities against N",
+            "caption": captions.headline(rows)}
 
 
-def _defined(ns: list, curves: dict) -> tuple[dict, dict]:
-    """Per curve, the points whose value is defined (not None); curves left empty are dropped."""
-    xs, ys = {}, {}
-    for label, values in curves.items():
-        keep = [(n, v) for n, v in zip(ns, values, strict=True) if v is not None]
-        if keep:
-            xs[label], ys[label] = [n for n, _ in keep], [v for _, v in keep]
-    return xs, ys
+def curves(fig_dir: Path, table: list[dict], summary: list[dict],
+           section: MemorizationSection) -> list[dict]:
+    """The quantities against N, one panel per quantity (integer N only)."""
+    keep = [i for i, r in enumerate(table) if isinstance(r["N"], int)]
+    if len(keep) < 1:
+        return []
+    rows, summary = [table[i] for i in keep], [summary[i] for i in keep]
+    ns, keys = [r["N"] for r in rows], [sigma_label(s) for s in section.sigmas]
+    panel = {f"sigma = {k}/255": k for k in keys}
+    psnr = panel_plot(fig_dir / "psnr_vs_n.png", ns,
+                      {t: {"training images": [r[f"train_psnr_{k}"] for r in rows],
+                           "held-out images": [r[f"test_psnr_{k}"] for r in rows]}
+                       for t, k in panel.items()},
+                      "N (training images)", "PSNR (dB)",
+                      "Denoising PSNR on training and held-out images (mean of S1, S2 models)",
+                      logx=True)
+    # log axis: a distance of exactly 0 (perfect memorization) cannot be drawn: left out
+    dist = panel_plot(fig_dir / "distance_vs_n.png", ns,
+                      {t: {"training images": [r[f"distance_train_{k}"] or None for r in rows],
+                           "held-out images": [r[f"distance_{k}"] or None for r in rows]}
+                       for t, k in panel.items()},
+                      "N (training images)", "mean squared difference",
+                      "Distance to memorization: the model against the empirical oracle",
+                      logx=True, logy=True)
+    ends = summary if len(summary) < 2 else [summary[0], summary[-1]]
+    return [similarity_figure(fig_dir, summary),
+            {"path": str(psnr), "title": "PSNR against N",
+             "caption": " ".join(captions.gap_sentence(r) for r in ends)},
+            {"path": str(dist), "title": "Distance to memorization",
+             "caption": "Mean squared difference between the model's denoised image and the "
+             "memorizing (empirical-oracle) denoiser's, on noisy held-out and training images;"
+             " 0 is a perfect memorizer."}]
 
 
-def _write_report(out: Path, table: list[dict], figures: list[dict],
-                  section: MemorizationSection) -> None:
+def lead_section(report: Report, grid: dict, summary: list[dict], table: list[dict],
+                 **context) -> None:
+    """The page's first screen: the grid beside the named quantities, the caption computed
+    from them, every number folded away."""
+    report.add_section("Summary", captions.headline(summary), figures=[grid],
+                       quantities=quantity_table(summary, **context), layout="lead",
+                       tables=[{"title": "Every number per N (medians over samples; PSNR and "
+                                "distance averaged over the S1 and S2 models)", "rows": table,
+                                "folded": True}])
+
+
+def _write_report(out: Path, table: list[dict], summary: list[dict],
+                  figures: list[dict]) -> None:
     report = Report(out, "Memorization versus generalization",
                     intro="Denoisers trained on disjoint sets S1, S2 of N images, sampled from "
                     "the same seeds (Kadkhodaie et al., ICLR 2024, Fig. 1 and 2).")
-    report.add_section("Summary", "Medians over same-seed samples; PSNR and distance averaged "
-                       "over the S1 and S2 models.", tables=[{"title": "per N", "rows": table}])
-    report.add_section("Figures", "Memorization at small N: samples equal their closest "
-                       "training image; generalization at large N: S1 and S2 samples agree.",
-                       figures=figures)
+    lead_section(report, figures[0], summary, table)
+    report.add_section("Every seed, per N", "Each column is one seed: the S1 and S2 rows show "
+                       "whether the two models agree, the outer rows whether they copy.",
+                       figures=[f for f in figures[1:] if "N=" in f["title"]])
+    report.add_section("Against N", "One panel per quantity; in each panel training and "
+                       "held-out images (or the two similarities) differ in color, marker and "
+                       "line.",
+                       figures=[f for f in figures[1:] if "N=" not in f["title"]])
     report.write()

@@ -1,0 +1,164 @@
+"""The demo's page and summary: both claims on the first screen, every caption computed.
+
+`write_demo_report` builds `<out>/report.html` (the Fig. 1-style grid beside the named
+quantities per N and the caption they support; the memorization figures; the eigen analysis;
+the effective dimension; the setup) and returns the per-N summary rows; `summary_files` writes
+`summary.json` and `summary.md` (the block the README quotes) and the terminal lines.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..config import ExperimentConfig
+from ..io import atomic_path, save_json
+from ..report import Report, line_plot
+from ..rundir import FIGURES
+from . import captions
+from .experiment import analysis_dir
+from .experiment_report import grid_entry, lead_section
+from .summary import summary_lines, summary_markdown, summary_rows
+
+#: Noise levels of the effective-dimension curves (on the [0, 1] scale).
+EFFDIM_SIGMAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+#: Noise level of the eigen analysis; the paper uses sigma = 0.04 at 80x80 for discs.
+EIGEN_SIGMA = 0.1
+#: Dimension of the manifold of each synthetic class the demo may use (a reference line).
+MANIFOLD_DIM = {"discs": 5}
+TITLE = "gahr demo: memorization, generalization and the adaptive basis"
+
+
+def data_text(config: ExperimentConfig) -> str:
+    """'synthetic discs (16x16)' and the like."""
+    d = config.data
+    size = f" ({d.size}x{d.size})" if d.size else ""
+    return f"synthetic {d.source}{size}" if d.source in ("discs", "calpha") else \
+        f"{d.source} images{size}"
+
+
+def setup_text(config: ExperimentConfig) -> str:
+    """One paragraph: what was trained on what, and how it was sampled."""
+    m, s = config.model, config.memorization
+    settings = ", ".join(f"{k}={v}" for k, v in m.config.items())
+    dim = MANIFOLD_DIM.get(config.data.source)
+    manifold = f", a {dim}-dimensional manifold" if dim else ""
+    return (f"Data: {data_text(config)}{manifold}. For each N in {list(config.sweep.n_train)}, "
+            f"two bias-free {m.arch.upper()}s ({settings}) were trained on disjoint sets S1 "
+            "and S2 of N images, for every noise level at once "
+            f"({config.train.epochs} epochs of {config.train.samples_per_epoch} noisy images, "
+            f"recipe {config.train.recipe!r}), and sampled from the same {s.num_samples} seeds "
+            f"with the coarse-to-fine stochastic gradient ascent of Kadkhodaie & Simoncelli "
+            f"(2021) (beta = {s.beta:g}, stopping at sigma = {s.sigma_L:g}). Kadkhodaie et al. "
+            "(ICLR 2024): small N memorizes, large N generalizes, and the generalizing denoiser "
+            "shrinks in a geometry-adaptive harmonic basis.")
+
+
+def effective_dimensions(eigen: dict, sigma: float = EIGEN_SIGMA) -> dict:
+    """{N: tr J at the curve's sigma nearest `sigma`} of the smallest- and largest-N models."""
+    out = {}
+    for n in (eigen["n_small"], eigen["n_large"]):
+        curve = eigen["effective_dimension_curves"][f"N={n}"]
+        out[n] = min(curve, key=lambda p: abs(p["sigma"] - sigma))["effective_dimension"]
+    return out
+
+
+def energy_share(eigen_dir: Path, eigen: dict) -> tuple[float, int, int]:
+    """(share of ||x - mean(x)||^2 in the top round(tr J) eigenvectors, that count, the
+    dimension). The mean is removed: a constant image's energy sits in whichever eigenvector
+    is nearly constant, and says nothing about adaptation to the image's geometry."""
+    with np.load(eigen_dir / "eigen.npz") as z:
+        e = z["e_k"].reshape(len(z["lambda_k"]), -1).astype(np.float64)
+        x = z["x"].astype(np.float64).ravel()
+    c = e @ (x - x.mean())
+    top = max(1, min(len(c), round(float(eigen["effective_dimension"]))))
+    total = float(np.sum(c**2))
+    return (float(np.sum(c[:top] ** 2)) / total if total > 0 else 0.0), top, int(e.shape[1])
+
+
+def add_eigen_sections(report: Report, config: ExperimentConfig, eigen_dir: Path, eigen: dict,
+                       rows: list[dict]) -> None:
+    """The eigen analysis's figures (written by `eigen_to_files`) and the effective-dimension
+    curves, as two report sections with captions computed from their numbers."""
+    n = eigen["n_large"]
+    with np.load(eigen_dir / "eigen.npz") as z:
+        lambdas = z["lambda_k"]
+    share, top, dimension = energy_share(eigen_dir, eigen)
+    report.add_section(
+        f"The adaptive basis of the generalizing denoiser (N={n})",
+        f"The Jacobian J(y) of the N={n} S1 model at a noisy held-out image y "
+        f"(sigma = {eigen['sigma']:g}): denoising it, its eigenvalues with the clean image's "
+        f"coefficients |<x, e_k>|, and its eigenvectors e_k. "
+        + captions.eigenvalue_sentence(lambdas) + " "
+        + captions.energy_sentence(share, top, dimension),
+        figures=[eigen_dir / name for name in ("triple.png", "spectrum.png", "eigenvectors.png")],
+        numbers={"top eigenvalues": ", ".join(f"{v:.2f}" for v in eigen["lambda_top"][:6]),
+                 "effective dimension tr J at this y": eigen["effective_dimension"],
+                 f"share of ||x - mean(x)||^2 in the top {top} eigenvectors": round(share, 3),
+                 "asymmetry |J-J^T|/|J|, all / top tr J eigenvectors":
+                     f"{eigen['asymmetry']:.2f} / {eigen.get('asymmetry_top', float('nan')):.2f}",
+                 "PSNR noisy / denoised (dB)": f"{eigen['psnr_noisy']:.1f} / "
+                                               f"{eigen['psnr_denoised']:.1f}"})
+    report.add_section("Effective dimension against noise level",
+                       _effdim_caption(config, eigen, rows),
+                       figures=[_effdim_figure(config, eigen_dir, eigen)])
+
+
+def _effdim_caption(config: ExperimentConfig, eigen: dict, rows: list[dict]) -> str:
+    by_n = {r["N"]: r for r in rows}
+    small, large = by_n[eigen["n_small"]], by_n[eigen["n_large"]]
+    return ("tr J(y), the sum of the Jacobian's eigenvalues, counts the dimensions the "
+            "denoiser keeps at a noise level. "
+            + captions.effective_dimension_sentence(small, large, EIGEN_SIGMA,
+                                                    eigen["dimension"],
+                                                    MANIFOLD_DIM.get(config.data.source)))
+
+
+def _effdim_figure(config: ExperimentConfig, eigen_dir: Path, eigen: dict) -> Path:
+    curves = eigen["effective_dimension_curves"]
+    sigmas = [p["sigma"] for p in next(iter(curves.values()))]
+    traces = {label: [p["effective_dimension"] for p in c] for label, c in curves.items()}
+    dim = MANIFOLD_DIM.get(config.data.source)
+    dashed = {f"{config.data.source} manifold dimension": [dim] * len(sigmas)} if dim else None
+    return line_plot(eigen_dir / "effective_dimension.png", sigmas, traces,
+                     xlabel="noise level sigma (intensity range [0, 1])",
+                     ylabel="effective dimension tr J(y)", logx=True, logy=True,
+                     title="Effective dimension against noise level (S1 models)", dashed=dashed)
+
+
+def write_demo_report(out: Path, config: ExperimentConfig, results: dict, eigen: dict
+                      ) -> tuple[Path, list[dict]]:
+    """`<out>/report.html`; returns its path and the per-N summary rows."""
+    records = [results["per_n"][str(row["N"])] for row in results["table"]]
+    rows = summary_rows(records, config.memorization.sigmas, effective_dimensions(eigen))
+    adir = analysis_dir(config)
+    report = Report(out, TITLE, intro=f"Pairs of denoisers trained on disjoint sets S1, S2 of "
+                    f"N {data_text(config)} images, sampled from the same seeds: Kadkhodaie et "
+                    "al. (ICLR 2024), Fig. 1 and 2 at small scale. Setup at the end.")
+    lead_section(report, grid_entry(adir / FIGURES / "grid.png"), rows, results["table"],
+                 eigen_sigma=EIGEN_SIGMA, dimension=eigen["dimension"])
+    report.include(adir, lead=False)
+    add_eigen_sections(report, config, out / "eigen", eigen, rows)
+    report.add_section("Setup", setup_text(config))
+    return report.write(), rows
+
+
+def summary_files(out: Path, config: ExperimentConfig, rows: list[dict], eigen: dict,
+                  page: Path, seconds: float, fresh: bool) -> list[str]:
+    """`summary.json` and `summary.md` in `out`; returns the terminal lines (at most 10)."""
+    context = {"eigen_sigma": EIGEN_SIGMA, "dimension": eigen["dimension"]}
+    headline = captions.headline(rows)
+    how = "from scratch" if fresh else "resumed: finished stages were skipped, not timed"
+    timing = (f"`gahr demo` took {seconds / 60:.1f} min wall on this machine "
+              f"({os.cpu_count()} CPU cores, train.threads = {config.train.threads}; {how}).")
+    setup = (f"What `gahr demo` measured ({data_text(config)}, {config.model.arch} "
+             f"{config.model.config}, N = {list(config.sweep.n_train)}, "
+             f"{config.memorization.num_samples} same-seed pairs per N):")
+    save_json({"rows": rows, "headline": headline, "seconds": seconds, "fresh": fresh,
+               "context": context, "setup": setup_text(config)}, out / "summary.json")
+    with atomic_path(out / "summary.md") as tmp:
+        tmp.write_text(summary_markdown(rows, headline, setup, timing, **context))
+    return [f"gahr demo: {data_text(config)}, {config.model.arch} {config.model.config}, "
+            f"S1/S2 pairs at N = {list(config.sweep.n_train)}; medians [95% intervals]",
+            *summary_lines(rows, **context), f"  {headline}",
+            f"report: {page}  ({seconds / 60:.1f} min, {how.split(':')[0]})"]
