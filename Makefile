@@ -1,9 +1,10 @@
-# The two commands of the README: `make demo` (the main job) and `make test`.
+# The two commands of the README: `make demo` (the main job) and `make test`; `make
+# demo-publish` reruns the demo from scratch and pastes its summary into README.md.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo demo-publish test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,11 @@ install: $(VENV)/.installed
 
 demo: install
 	$(VENV)/bin/gahr demo $(ARGS)
+
+# From scratch into an empty dir, so the pasted run time is the whole demo's.
+demo-publish: install
+	rm -rf runs/demo-publish
+	$(VENV)/bin/gahr demo --out runs/demo-publish --publish . $(ARGS)
 
 test: install
 	$(PY) -m pytest $(ARGS)

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import sys
 from fractions import Fraction
 
 
@@ -69,3 +70,9 @@ def json_options(text: str | None) -> dict | None:
     if not isinstance(options, dict):
         raise ConfigError(f"--options must be a JSON object of data options, got {text!r}")
     return options
+
+
+def show_progress(args) -> bool:
+    """Progress bars only for a person at a terminal: off with --quiet, and off when stderr
+    (where tqdm draws) is a file or a pipe, so logs hold results, not redrawn bars."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()

@@ -6,6 +6,7 @@ from ._common import (
     get_sigma,
     json_options,
     resolve_device,
+    show_progress,
     sigma_value,
 )
 
@@ -49,7 +50,7 @@ def run(args) -> int:
     rows = eigen_run(args.run_dir, args.input, sigmas, args.out, index=args.index,
                      seed=args.seed, k=args.k, ranks=args.ranks,
                      device=resolve_device(args.device), chunk_size=args.chunk_size,
-                     progress=not args.quiet, options=options)
+                     progress=show_progress(args), options=options)
     for s in rows:
         dim = s["effective_dimension"]
         dim = f", effective dimension {dim:.1f} of {s['dimension']}" if dim is not None else ""

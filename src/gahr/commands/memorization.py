@@ -2,7 +2,7 @@
 sample them from the same seeds and measure memorization versus generalization."""
 
 
-from ._common import add_overrides_arg
+from ._common import add_overrides_arg, show_progress
 
 
 def register(sub) -> None:
@@ -30,6 +30,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..config import load_experiment
     from ..workflows.experiment import run_experiment
+    from ..workflows.experiment_report import table_lines
 
     overrides = list(args.overrides)
     if args.seed is not None:
@@ -38,10 +39,11 @@ def run(args) -> int:
         from ..workflows.sizes import parse_sizes, run_sizes
 
         run_sizes(args.config, overrides, parse_sizes(args.sizes), out=args.out,
-                  train=not args.analysis_only, progress=not args.quiet)
+                  train=not args.analysis_only, progress=show_progress(args))
         return 0
     config = load_experiment(args.config, overrides)
     results = run_experiment(config, out=args.out, train=not args.analysis_only,
-                             progress=not args.quiet)
+                             progress=show_progress(args))
+    print("\n".join(table_lines(results)))
     print(f"memorization: {len(results['table'])} values of N analysed")
     return 0

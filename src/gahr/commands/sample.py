@@ -1,6 +1,6 @@
 """`gahr sample`: draw samples from the prior implicit in a trained denoiser."""
 
-from ._common import add_device_arg, resolve_device
+from ._common import add_device_arg, resolve_device, show_progress
 
 
 def add_sampler_args(p) -> None:
@@ -58,6 +58,7 @@ def run(args) -> int:
         print("gahr sample: note: --max-steps is ignored with --budget")
     result = sample_to_files(args.run_dir, args.out, schedule_of(args, args.budget), n=args.n,
                              seed=args.seed, size=args.size, batch_size=args.batch_size,
-                             device=resolve_device(args.device), progress=not args.quiet)
+                             device=resolve_device(args.device),
+                             progress=show_progress(args))
     print(f"{result.summary()} -> {args.out}")
     return 1 if len(result.failed) == args.n else 0

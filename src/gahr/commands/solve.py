@@ -1,9 +1,9 @@
 """`gahr solve`: a linear inverse problem with the prior implicit in a trained denoiser."""
 
+from ._common import show_progress
 from .sample import add_sampler_args, schedule_of
 
 TASKS = ["inpaint", "pixels", "superres", "lowpass", "compressive", "mask"]
-
 
 def register(sub) -> None:
     p = sub.add_parser("solve", help="solve a linear inverse problem with a trained denoiser",
@@ -35,7 +35,7 @@ def run(args) -> int:
                              input=args.input, measurement=args.measurement, n=args.n,
                              seed=args.seed, factor=args.factor, p=args.p, box=args.box,
                              mask=args.mask, device=resolve_device(args.device),
-                             progress=not args.quiet)
+                             progress=show_progress(args))
     line = f"{args.task}: {metrics['measured_dims']}/{metrics['image_dims']} dims measured"
     if "psnr" in metrics and metrics["psnr"]:
         line += (f"; PSNR {sum(metrics['psnr']) / len(metrics['psnr']):.2f} dB "

@@ -3,7 +3,7 @@
 import json
 import shlex
 
-from ._common import add_overrides_arg
+from ._common import add_overrides_arg, show_progress
 from .train import add_train_shortcuts, shortcut_overrides
 
 
@@ -56,9 +56,12 @@ def run(args) -> int:
             print(f"{job_command(args, i)}  # {job.name} -> {job.run_dir}{done}")
         return 0
     if experiment and args.job is None:  # the whole experiment, as `gahr memorization`
-        results = run_experiment(config, out=args.out, progress=not args.quiet)
+        from ..workflows.experiment_report import table_lines
+
+        results = run_experiment(config, out=args.out, progress=show_progress(args))
+        print("\n".join(table_lines(results)))
         print(f"sweep: memorization analysis of {len(results['table'])} values of N written")
         return 0
-    ran = run_sweep(config, out=args.out, job=args.job, progress=not args.quiet)
+    ran = run_sweep(config, out=args.out, job=args.job, progress=show_progress(args))
     print(f"sweep: {len(ran)} job(s) trained")
     return 0

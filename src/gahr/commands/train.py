@@ -2,7 +2,7 @@
 
 import json
 
-from ._common import add_overrides_arg
+from ._common import add_overrides_arg, show_progress
 
 
 def register(sub) -> None:
@@ -51,8 +51,9 @@ def run(args) -> int:
         return 0
     if not args.out:
         raise ConfigError("no run dir given; add --out RUN_DIR")
-    result = train(config, args.out, progress=not args.quiet)
+    result = train(config, args.out, progress=show_progress(args))
     state = "already finished" if result.already_finished else "trained"
     if result.is_main:
-        print(f"{state}: {summarize(result.metrics)} -> {result.run_dir}")
+        print(f"{state}: {summarize(result.metrics, config.train.loss_weight)} -> "
+              f"{result.run_dir}")
     return 0

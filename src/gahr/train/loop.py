@@ -107,8 +107,9 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
             while run.epoch < tc.epochs:
                 _train_epoch(run, tc, d, stop, callbacks, progress)
                 row = _end_epoch(run, config, data, d, log, run_dir)
-                if progress and d.is_main:
-                    tqdm.write(summarize(row))
+                if progress and d.is_main and run.epoch < tc.epochs:
+                    # the last epoch's line is the caller's result line: printed once
+                    tqdm.write(summarize(row, tc.loss_weight))
         except KeyboardInterrupt:
             if d.is_main and run.consistent:
                 _checkpoint(run, run_dir)

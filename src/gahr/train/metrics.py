@@ -17,13 +17,23 @@ __all__ = ["MetricsLog", "evaluate", "noise_sample", "psnr", "read_metrics", "si
            "summarize"]
 
 
-def summarize(row: dict) -> str:
-    """One line: epoch, loss, train/test PSNR at the eval sigma nearest 25/255."""
+#: The unit of the training loss of each `train.loss_weight` (see `gahr.train.recipe`).
+LOSS_UNITS = {"none": "squared error summed over pixels, per image, intensities in [0, 1]",
+              "balanced": "weighted squared error summed over pixels, per image, intensities "
+                          "in [0, 1]",
+              "inverse_variance": "squared error summed over pixels, per image, in units of "
+                                  "the noise variance"}
+
+
+def summarize(row: dict, loss_weight: str | None = None) -> str:
+    """One line: epoch, loss (with the unit of `loss_weight` when given), train/test PSNR at
+    the eval sigma nearest 25/255."""
     labels = sorted({k.split("_psnr_")[1] for k in row if "_psnr_" in k},
                     key=lambda s: abs(float(s) - 25))
     parts = [f"epoch {row.get('epoch', '?')}"]
     if "loss" in row:
-        parts.append(f"loss {row['loss']:.4g}")
+        unit = LOSS_UNITS.get(loss_weight)
+        parts.append(f"loss {row['loss']:.4g}" + (f" ({unit})" if unit else ""))
     if labels:
         psnrs = [f"{p} {row[f'{p}_psnr_{labels[0]}']:.2f}" for p in ("train", "test")
                  if f"{p}_psnr_{labels[0]}" in row]

@@ -75,5 +75,5 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
     save_config(config, Path(out if out is not None else config.sweep.out) / "sweep.json")
     for j in todo:
         result = train(j.config, j.run_dir, images=images, progress=progress)
-        log(f"{j.name}: {summarize(result.metrics)} ({j.run_dir})")
+        log(f"{j.name}: {summarize(result.metrics, j.config.train.loss_weight)} ({j.run_dir})")
     return todo
