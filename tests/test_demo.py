@@ -28,7 +28,7 @@ def demo_dir(tmp_path_factory):
 def test_demo_writes_a_report_with_every_stage(demo_dir):
     out, result = demo_dir
     html = (out / "report.html").read_text()
-    for name in ("eigenvectors.png", "spectrum.png", "effective_dimension.png", "triple.png"):
+    for name in ("eigenvectors.png", "spectrum.png", "effective_dimension.png", "grid.png"):
         assert name in html
     manifest = json.loads((out / "report.json").read_text())
     assert len(manifest["sections"]) >= 4

@@ -46,5 +46,5 @@ def test_table_lines_and_markdown_name_every_quantity_with_its_unit():
     lines = summary_lines(rows, eigen_sigma=0.1, dimension=256)
     assert len(lines) == len(names) and "(dimensions of 256)" in lines[4]
     md = summary_markdown(rows, "HEADLINE", "SETUP", "TIMING", eigen_sigma=0.1, dimension=256)
-    assert md.count("\n| ") == len(names) + 1 and "| N = 10 | N = 2000 | unit |" in md
+    assert md.count("\n| ") == len(names) + 2 and "| N = 10 | N = 2000 | unit |" in md
     assert md.startswith("SETUP") and "HEADLINE" in md and "TIMING" in md

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .errors import ReportError
-from .figures import DPI, _check_title, _save_figure, _to_numpy
+from .figures import DPI, _check_title, _save_figure, _to_numpy, _wrap
 from .sidecar import save_data as _save_data
 
 CMAP = "RdBu_r"
@@ -52,7 +52,7 @@ def _show_image(ax, img, name: str) -> None:
         ax.imshow(img[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     else:
         ax.imshow(img.transpose(1, 2, 0), interpolation="nearest")
-    ax.set_title(name, fontsize=8)
+    ax.set_title(_wrap(name, 0.9 * _CELL, 8), fontsize=8)  # neighbours never run together
 
 
 def _spectrum(ax, lam: np.ndarray, ranks: list[int]) -> None:

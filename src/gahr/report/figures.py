@@ -109,10 +109,10 @@ def _grid_pil(u8: np.ndarray, ncols: int, scale: int, pad: int) -> Image.Image:
     return Image.fromarray(canvas[..., 0] if c == 1 else canvas, "L" if c == 1 else "RGB")
 
 
-def _wrap(text: str, width_in: float) -> str:
-    """A column title broken at spaces into lines no wider than its cell (9 pt sans-serif
-    averages about 5.6 pt a character), so neighbouring titles never run together."""
-    chars = max(4, int(width_in * 72 / 5.6))
+def _wrap(text: str, width_in: float, fontsize: float = 9) -> str:
+    """A column title broken at spaces into lines no wider than its cell (sans-serif averages
+    about 0.62 em a character), so neighbouring titles never run together."""
+    chars = max(4, int(width_in * 72 / (0.62 * fontsize)))
     return "\n".join(textwrap.wrap(str(text), chars, break_long_words=False)) or str(text)
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ..analysis.eigen import effective_dimension_curve
 from ..config import ExperimentConfig, load_experiment, with_overrides
-from ..data.synthetic import discs
 from ..devices import torch_threads
 from ..errors import ConfigError
 from ..io import load_json, save_json
@@ -24,6 +23,7 @@ from ..nets import load_denoiser
 from .demo_report import EFFDIM_SIGMAS, EIGEN_SIGMA, summary_files, write_demo_report
 from .eigen_files import eigen_to_files
 from .experiment import pair_jobs, run_experiment
+from .test_images import fresh_test_images
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 
@@ -68,7 +68,7 @@ def run_demo(out="runs/demo", quick: bool = False, overrides=(), progress: bool 
 
 
 def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
-    """`gahr eigen`'s analysis (J(y) at a noisy fresh disc, its eigenvalues, eigenvectors and
+    """`gahr eigen`'s analysis (J(y) at a noisy fresh image, its eigenvalues, eigenvectors and
     figures) for the largest-N S1 model, plus the effective dimension tr J against sigma for
     the smallest- and largest-N S1 models."""
     results_path = out / "eigen.json"
@@ -81,8 +81,8 @@ def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
             return saved
     large = load_denoiser(pairs[n_large]["S1"].run_dir)
     small = load_denoiser(pairs[n_small]["S1"].run_dir)
-    # A fresh disc: generated from a seed the training sets never used.
-    x, _ = discs(1, size=config.data.size, seed=config.data.seed + 10_007)
+    # A fresh image of the training class, from a seed the training sets never used.
+    x, _ = fresh_test_images(pairs[n_large]["S1"].run_dir, 1)
     summary = eigen_to_files(large, x, EIGEN_SIGMA, out, seed=1)
     curves = {f"N={n}": effective_dimension_curve(d, x, EFFDIM_SIGMAS, seed=2)
               for n, d in ((n_small, small), (n_large, large))}

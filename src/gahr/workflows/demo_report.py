@@ -87,11 +87,11 @@ def add_eigen_sections(report: Report, config: ExperimentConfig, eigen_dir: Path
     report.add_section(
         f"The adaptive basis of the generalizing denoiser (N={n})",
         f"The Jacobian J(y) of the N={n} S1 model at a noisy held-out image y "
-        f"(sigma = {eigen['sigma']:g}): denoising it, its eigenvalues with the clean image's "
-        f"coefficients |<x, e_k>|, and its eigenvectors e_k. "
+        f"(sigma = {eigen['sigma']:g}): its eigenvalues with the clean image's coefficients "
+        f"|<x, e_k>|, and its eigenvectors e_k beside the clean, noisy and denoised image. "
         + captions.eigenvalue_sentence(lambdas) + " "
         + captions.energy_sentence(share, top, dimension),
-        figures=[eigen_dir / name for name in ("triple.png", "spectrum.png", "eigenvectors.png")],
+        figures=[eigen_dir / name for name in ("eigenvectors.png", "spectrum.png")],
         numbers={"top eigenvalues": ", ".join(f"{v:.2f}" for v in eigen["lambda_top"][:6]),
                  "effective dimension tr J at this y": eigen["effective_dimension"],
                  f"share of ||x - mean(x)||^2 in the top {top} eigenvectors": round(share, 3),

@@ -9,6 +9,7 @@ of named quantities (definition, unit, one value per N); `summary_lines` and
 from ..analysis.bootstrap import bootstrap_interval
 from ..config import SPLITS
 from ..metrics import sigma_label
+from ..report.tables import markdown
 from .captions import fmt
 
 #: The noise level of the train - test PSNR gap quantity (the nearest measured one is used).
@@ -119,10 +120,9 @@ def summary_markdown(rows: list[dict], headline: str, setup: str, timing: str,
                      **context) -> str:
     """`summary.md`: the setup, the quantities as a table, their definitions, the claims."""
     specs = quantity_specs(rows, **context)
-    head = "| quantity | " + " | ".join(f"N = {r['N']}" for r in rows) + " | unit |"
-    lines = [setup, "", timing, "", head, "|---" * (len(rows) + 2) + "|"]
-    for name, _, unit, text in specs:
-        lines.append(f"| {name} | " + " | ".join(text(r) for r in rows) + f" | {unit} |")
+    table = markdown(["quantity", *(f"N = {r['N']}" for r in rows), "unit"],
+                     [[name, *(text(r) for r in rows), unit] for name, _, unit, text in specs])
+    lines = [setup, "", timing, "", table.rstrip("\n")]
     lines += ["", "Medians with 95% bootstrap intervals in brackets. "
               + " ".join(f"*{name}*: {definition}." for name, definition, _, _ in specs),
               "", headline]

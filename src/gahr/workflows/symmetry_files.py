@@ -16,7 +16,7 @@ from ..data import load_images
 from ..io import atomic_path, save_json
 from ..metrics import noise_sample, psnr
 from ..nets import load_denoiser
-from ..report import figures
+from ..report import line_plot
 from ..report.tables import markdown
 from .test_images import TEST_SEED, fresh_test_images
 
@@ -81,9 +81,9 @@ def symmetry_run(models, out, sigmas=DEFAULT_SIGMAS, input=None, n_images: int =
     with atomic_path(out / "symmetry.md") as tmp:
         tmp.write_text(markdown_table(results))
     for name, rows in results.items():
-        figures.line_plot(out / f"symmetry_{_safe(name)}.png", [r["sigma"] * 255 for r in rows],
-                          {LABELS[m]: [r[m] for r in rows] for m in MEASURES},
-                          xlabel="sigma (x 1/255)", ylabel="asymmetry ratio (0: symmetric)",
-                          title=f"{name}: asymmetry of J(y) on {len(images)} test image(s)",
-                          logx=True)
+        line_plot(out / f"symmetry_{_safe(name)}.png", [r["sigma"] * 255 for r in rows],
+                  {LABELS[m]: [r[m] for r in rows] for m in MEASURES},
+                  xlabel="sigma (x 1/255)", ylabel="asymmetry ratio (0: symmetric)",
+                  title=f"{name}: asymmetry of J(y) on {len(images)} test image(s)",
+                  logx=True)
     return results
