@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, ShapeError
+from .noise_level import noise_variances
 
 _EM_STEPS = 12
 _NEWTON_STEPS = 4
@@ -52,16 +53,17 @@ class EmpiricalOracle(nn.Module):
     def dim(self) -> int:
         return self.images.shape[1]
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        """x_hat(y) = sum_n w_n x_n at the given (or estimated) sigma."""
-        w = self.weights(y)
+    def forward(self, y: torch.Tensor, sigma=None) -> torch.Tensor:
+        """x_hat(y) = sum_n w_n x_n at `sigma` (one, or one per image) when given, else at
+        this oracle's sigma (or the estimated one)."""
+        w = self.weights(y, sigma)
         out = sum(w[:, sl] @ self.images[sl].double() for sl in self._chunks())
         return out.view(y.shape).to(y.dtype)
 
-    def weights(self, y: torch.Tensor) -> torch.Tensor:
+    def weights(self, y: torch.Tensor, sigma=None) -> torch.Tensor:
         """Posterior probabilities w_n(y) of the training images, (B, N), float64."""
         d = self.sq_distances(y)
-        s2 = self._s2(d)
+        s2 = self._s2(d) if sigma is None else noise_variances(sigma, len(d), d.device)
         return torch.softmax(-d / (2 * s2[:, None]), dim=-1)
 
     def estimate_sigma(self, y: torch.Tensor) -> torch.Tensor:

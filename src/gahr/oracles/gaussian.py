@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, ShapeError
+from .noise_level import noise_variances
 
 Spectrum = Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | torch.Tensor
 
@@ -75,8 +76,12 @@ class GaussianOracle(nn.Module):
     def dim(self) -> int:
         return self.spectrum.numel()
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        """The blind estimate: Wiener filter at the maximum-likelihood sigma of each image."""
+    def forward(self, y: torch.Tensor, sigma=None) -> torch.Tensor:
+        """The blind estimate: Wiener filter at the maximum-likelihood sigma of each image, or
+        at `sigma` (one, or one per image) when given."""
+        if sigma is not None:
+            self._check(y)
+            return self._wiener_s2(y, noise_variances(sigma, len(y), y.device).view(-1, 1, 1, 1))
         # Filter with s2 itself: sqrt has no derivative at s2 = 0, where the ML estimate often is.
         return self._wiener_s2(y, self._estimate_s2(y).view(-1, 1, 1, 1))
 

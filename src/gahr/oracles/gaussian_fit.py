@@ -23,6 +23,7 @@ from torch import nn
 from ..errors import ConfigError, ShapeError
 from .empirical import check_train_images
 from .gaussian import ml_noise_variance
+from .noise_level import noise_variances
 
 MAX_DIM = 16384  # a float64 covariance of 2 GiB
 _LAMBDA_FLOOR = 1e-12  # N < D leaves zero eigenvalues; the ML root needs them > 0
@@ -61,11 +62,11 @@ class GaussianFitOracle(nn.Module):
     def dim(self) -> int:
         return self.mean.numel()
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        """x_hat(y) = mu + U diag(lambda / (lambda + sigma^2)) U^T (y - mu), at the given or
-        the ML sigma of each image."""
+    def forward(self, y: torch.Tensor, sigma=None) -> torch.Tensor:
+        """x_hat(y) = mu + U diag(lambda / (lambda + sigma^2)) U^T (y - mu), at `sigma` (one,
+        or one per image) when given, else at this oracle's or the ML sigma of each image."""
         c = self._coefficients(y)
-        s2 = self._s2(c)
+        s2 = self._s2(c) if sigma is None else noise_variances(sigma, len(c), c.device)
         return self._synthesize(c * self.eigenvalues / (self.eigenvalues + s2[:, None]), y)
 
     def wiener(self, y: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -36,11 +36,14 @@ float64, streamed over chunks of training images with an online log-sum-exp (run
 running sum of weights, running weighted sum of centre pixels).
 """
 
+import copy
+
 import torch
 from torch import nn
 
 from ..errors import ConfigError, ShapeError
 from .empirical import EmpiricalOracle, check_train_images
+from .noise_level import noise_variances
 
 BOUNDARIES = ("circular", "zero")
 _BYTES = 8  # float64
@@ -66,10 +69,7 @@ class LocalEmpiricalOracle(nn.Module):
                  block_size: int = 1 << 18):
         super().__init__()
         check_train_images(train_images)
-        if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1 \
-                or patch_size % 2 == 0:
-            raise ConfigError(f"patch_size={patch_size!r} must be an odd integer >= 1 (the patch "
-                              f"is centred on its pixel), e.g. 3, 5 or 7")
+        _check_patch_size(patch_size)
         if boundary not in BOUNDARIES:
             raise ConfigError(f"boundary={boundary!r} is unknown; use 'circular' or 'zero'")
         if sigma is not None and not sigma > 0:
@@ -106,18 +106,49 @@ class LocalEmpiricalOracle(nn.Module):
         return self.shape[0] * self.patch_size**2
 
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        """x_hat(y): per pixel, the posterior mean of the centre pixel over training patches."""
+    def forward(self, y: torch.Tensor, sigma=None) -> torch.Tensor:
+        """x_hat(y): per pixel, the posterior mean of the centre pixel over training patches,
+        at `sigma` (one, or one per image) when given, else at this oracle's (or the blind)."""
         self._check(y)
-        s2 = self._s2(y)
+        s2 = self._s2(y, sigma)
         B, C, H, W = y.shape
         flat = _with_zero_pixel(y.double().flatten(2).transpose(1, 2))
-        index = self._index(torch.arange(H * W, device=y.device))
-        run = self._els if self.equivariant else self._ls
+        every = torch.arange(H * W, device=y.device)
+        index = self._index(every)
         per_call = self._images_per_call()
-        parts = [run(flat[i:i + per_call], s2[i:i + per_call], index)
+        parts = [self._run(flat[i:i + per_call], s2[i:i + per_call], index, every)
                  for i in range(0, B, per_call)]
         return torch.cat(parts).transpose(1, 2).reshape(B, C, H, W).to(y.dtype)
+
+    def denoise_pixels(self, y: torch.Tensor, pixels: torch.Tensor, sigma=None) -> torch.Tensor:
+        """x_hat(y) at some pixels only, (B, C, P): `pixels` (B, P) flat raster indices, one
+        row per image; each pixel costs what it costs in `forward` (1/HW of an image), so an
+        MSE over P random pixels per image is estimated HW/P times faster."""
+        self._check(y)
+        B, C, H, W = y.shape
+        pixels = torch.as_tensor(pixels, dtype=torch.long, device=y.device)
+        if pixels.dim() != 2 or len(pixels) != B or not pixels.numel() \
+                or pixels.min() < 0 or pixels.max() >= H * W:
+            raise ShapeError(f"pixels must be (B={B}, P) flat indices in [0, {H * W}), got "
+                             f"{tuple(pixels.shape)}; draw P of them per image")
+        s2 = self._s2(y, sigma)
+        flat = _with_zero_pixel(y.double().flatten(2).transpose(1, 2))
+        index = self._index(torch.arange(H * W, device=y.device))
+        parts = [self._run(flat[i:i + 1], s2[i:i + 1], index, pixels[i]) for i in range(B)]
+        return torch.cat(parts).transpose(1, 2).to(y.dtype)
+
+    def with_patch_size(self, patch_size: int) -> "LocalEmpiricalOracle":
+        """The same machine with another patch size, sharing the training pixels (no copy)."""
+        _check_patch_size(patch_size)
+        other = copy.copy(self)  # shallow: the buffers are shared, the patch size is not
+        other.patch_size = patch_size
+        return other
+
+    def _run(self, flat, s2, index, locations) -> torch.Tensor:
+        """Posterior means (b, L, C) at `locations` (L,) of every image in `flat`."""
+        if self.equivariant:
+            return self._els(flat, s2, index, index[locations])
+        return self._ls(flat, s2, index, locations)
 
     def estimate_sigma(self, y: torch.Tensor) -> torch.Tensor:
         """The noise level used for each image (B,): the given sigma, or the global ML one."""
@@ -151,7 +182,9 @@ class LocalEmpiricalOracle(nn.Module):
         if not torch.isfinite(y).all():
             raise ConfigError("the input contains NaN or inf; denoise finite images only")
 
-    def _s2(self, y: torch.Tensor) -> torch.Tensor:
+    def _s2(self, y: torch.Tensor, sigma=None) -> torch.Tensor:
+        if sigma is not None:
+            return noise_variances(sigma, len(y), y.device)
         if self.sigma is not None:
             return torch.full(y.shape[:1], float(self.sigma) ** 2, dtype=torch.float64,
                               device=y.device)
@@ -177,11 +210,12 @@ class LocalEmpiricalOracle(nn.Module):
         HW = self.shape[1] * self.shape[2]
         return max(1, self.block_size // (HW * (self.patch_dim + 1)))
 
-    def _els_plan(self, batch: int) -> tuple[int, int]:
+    def _els_plan(self, batch: int, pixels: int | None = None) -> tuple[int, int]:
         """(query rows r, training patches K) per logit block r x K <= block_size, with
-        K (C k^2 + 1) <= block_size for the chunk of key patches."""
-        rows, total = batch * self.shape[1] * self.shape[2], self.n_train * self.shape[1] \
-            * self.shape[2]
+        K (C k^2 + 1) <= block_size for the chunk of key patches; `pixels` queried per image
+        (default all)."""
+        HW = self.shape[1] * self.shape[2]
+        rows, total = batch * (HW if pixels is None else pixels), self.n_train * HW
         r = min(rows, 256)  # rows x keys both >= ~256 keep the matmuls efficient
         K = max(1, min(total, self.block_size // max(r, self.patch_dim + 1)))
         return max(1, min(rows, self.block_size // K)), K
@@ -195,13 +229,15 @@ class LocalEmpiricalOracle(nn.Module):
             n = max(1, min(self.n_train, self.block_size // max(batch, d1)))
         return max(1, min(HW, g)), n
 
-    def _els(self, flat: torch.Tensor, s2: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """ELS posterior means (b, HW, C) of float64 images (b, HW + 1, C): every query row
-        (image, pixel u) against chunks of K training patches (n, v), flattened n-major."""
-        b, HW = flat.shape[0], flat.shape[1] - 1
-        r, K = self._els_plan(b)
-        queries = _augment(_patches(flat, index).flatten(0, 1), s2.repeat_interleave(HW))
-        slices = [slice(i, i + r) for i in range(0, b * HW, r)]
+    def _els(self, flat: torch.Tensor, s2: torch.Tensor, index: torch.Tensor,
+             query_index: torch.Tensor) -> torch.Tensor:
+        """ELS posterior means (b, L, C) of float64 images (b, HW + 1, C) at the L pixels of
+        `query_index` (L, k^2): every query row (image, pixel u) against chunks of K training
+        patches (n, v), flattened n-major."""
+        b, HW, L = flat.shape[0], flat.shape[1] - 1, len(query_index)
+        r, K = self._els_plan(b, L)
+        queries = _augment(_patches(flat, query_index).flatten(0, 1), s2.repeat_interleave(L))
+        slices = [slice(i, i + r) for i in range(0, b * L, r)]
         states = [None] * len(slices)
         for start in range(0, self.n_train * HW, K):  # each chunk of key patches built once
             key = torch.arange(start, min(start + K, self.n_train * HW), device=flat.device)
@@ -212,16 +248,17 @@ class LocalEmpiricalOracle(nn.Module):
             states = [_update(state, queries[sl], keys, centres)
                       for state, sl in zip(states, slices)]
         acc = torch.cat([state[1] for state in states])
-        return (acc[:, :-1] / acc[:, -1:]).view(b, HW, -1)
+        return (acc[:, :-1] / acc[:, -1:]).view(b, L, -1)
 
-    def _ls(self, flat: torch.Tensor, s2: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """LS posterior means (b, HW, C): for each slice of g locations u, the b query patches
-        at u against the training patches at u, in chunks of n training images."""
-        HW = flat.shape[1] - 1
+    def _ls(self, flat: torch.Tensor, s2: torch.Tensor, index: torch.Tensor,
+            locations: torch.Tensor) -> torch.Tensor:
+        """LS posterior means (b, L, C) at `locations` (L,): for each chunk of g locations u,
+        the b query patches at u against the training patches at u, in chunks of n training
+        images."""
         g, n = self._ls_plan(flat.shape[0])
         out = []
-        for u in range(0, HW, g):
-            locs = slice(u, min(u + g, HW))
+        for u in range(0, len(locations), g):
+            locs = locations[u:u + g]
             queries = _augment(_patches(flat, index[locs]).transpose(0, 1), s2)  # (g, b, d+1)
             state = None
             for j in range(0, self.n_train, n):
@@ -232,6 +269,13 @@ class LocalEmpiricalOracle(nn.Module):
             acc = state[1]
             out.append((acc[..., :-1] / acc[..., -1:]).transpose(0, 1))
         return torch.cat(out, dim=1)
+
+
+def _check_patch_size(patch_size) -> None:
+    if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1 \
+            or patch_size % 2 == 0:
+        raise ConfigError(f"patch_size={patch_size!r} must be an odd integer >= 1 (the patch "
+                          f"is centred on its pixel), e.g. 3, 5 or 7")
 
 
 def _with_zero_pixel(flat: torch.Tensor) -> torch.Tensor:

@@ -4,8 +4,10 @@
 batched, per-sample seeds) and `solve(denoiser, operator, measurement, schedule)` (Algorithm 2:
 linear inverse problems through measurement operators `measure` = M^T, `lift` = M with
 M^T M = I) share one signature. The schedule is a `Schedule` (sigma_0, sigma_L, h_0, beta, step
-rule, max calls; `PRESETS` holds the two published ones, `preset(name, **changes)` a changed
-copy) or a `FixedBudget` (exactly K steps).
+rule, max calls; `PRESETS` holds the two published ones and their deterministic variant
+(beta = 1, `Schedule.deterministic()`), `preset(name, **changes)` a changed copy) or a
+`FixedBudget` (exactly K steps). `synthesize(..., give_sigma=True)` hands oracles the noise
+level of each iterate.
 """
 
 from .inverse import InverseProblem, solve

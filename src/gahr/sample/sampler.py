@@ -9,6 +9,14 @@ noisy prior: x_hat(y) - y = sigma^2 grad log p_sigma(y)) and sigma_t = |d_t| / s
 until sigma_t < sigma_L; the sample is x_hat(y_{t-1}), the denoised last iterate (already
 computed at that call, so the stopping test costs no extra call).
 
+Noise level for oracles: `give_sigma=True` calls `denoiser(y, sigma=s)`, s (B,) float64 the
+noise level that the schedule has put in each iterate: sigma_0 for y_0, then after the update
+y_t = y_{t-1} + h_t d_t + gamma_t z_t the predicted level sqrt((1 - h_t)^2 sigma_t^2 + gamma_t^2)
+with sigma_t the effective noise measured at y_{t-1} (for a `Schedule` that is
+(1 - beta h_t) sigma_t, the level Algorithm 1 aims y_t at). A known-sigma oracle should denoise
+at that level rather than at its own blind estimate, which for an iterate far from every
+training image includes that distance. Nets are blind and take y alone.
+
 Batching: up to `batch_size` images advance together, each with its own step index t and
 stopping time; finished images leave the batch and queued ones take their place. Each sample
 owns a generator seeded with its own seed, which draws its initial noise and then one z_t per
@@ -50,7 +58,7 @@ def synthesize(denoiser: Denoiser, shape, n: int, schedule: Policy | None = None
                seeds=None, generator: torch.Generator | None = None, start_mean=None,
                batch_size: int | None = None, callback: Callable[[dict], None] | None = None,
                sigma_max: float | None = None, device=None, progress: bool = False,
-               **legacy) -> SampleResult:
+               give_sigma: bool = False, **legacy) -> SampleResult:
     """Draw n samples of shape (C, H, W) from the prior implicit in `denoiser` (Algorithm 1).
 
     `schedule`: a `Schedule` (default `PRESETS["kadkhodaie2021"]`, the 2021 paper's growing
@@ -59,14 +67,16 @@ def synthesize(denoiser: Denoiser, shape, n: int, schedule: Policy | None = None
     0.5) should be the training set's mean intensity. `seeds` (one int per sample) or
     `generator` (draws the seeds) fix the randomness. A sample is failed when sigma_t leaves
     [0, sigma_max] (default max(2 sigma_0, 1)) or runs past `schedule.limit()` calls.
-    `callback(info)` sees every call, see `run_ascent`. The keywords sigma_0, sigma_L, h_0,
+    `callback(info)` sees every call, see `run_ascent`. `give_sigma=True` calls
+    `denoiser(y, sigma=...)` with the noise level the schedule has put in each iterate (for the
+    oracles, which are otherwise blind; see `run_ascent`). The keywords sigma_0, sigma_L, h_0,
     beta, step and max_steps still change the schedule, deprecated until 0.2.
     """
     schedule = resolve_schedule(schedule, legacy, "synthesize")
     task = Synthesis(_start_mean(start_mean, shape, device, denoiser))
     return run_ascent(denoiser, task, shape, resolve_seeds(n, generator, seeds), schedule,
                       batch_size=batch_size, callback=callback, sigma_max=sigma_max,
-                      device=device, progress=progress)
+                      device=device, progress=progress, give_sigma=give_sigma)
 
 
 def synthesize_budget(denoiser: Denoiser, shape, n: int, num_steps: int, *, sigma_0: float = 1.0,
@@ -81,14 +91,15 @@ def synthesize_budget(denoiser: Denoiser, shape, n: int, num_steps: int, *, sigm
 
 def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy: Policy,
                batch_size: int | None = None, callback=None, sigma_max: float | None = None,
-               device=None, progress: bool = False) -> SampleResult:
+               device=None, progress: bool = False, give_sigma: bool = False) -> SampleResult:
     """The batched loop shared by synthesis and inverse problems, under any schedule.
 
     `task` maps noise sigma_0 z to y_0 (`start`), (y, x_hat) to the direction d (`direction`)
     and to the output (`final`); `policy` (a `Schedule` or `FixedBudget`) gives sigma_0 and
     decides stopping and (h_t, gamma_t). `callback(info)` gets, at
     every call, a dict with `iteration` (loop count), `index` (sample indices in the batch),
-    `t`, `y`, `x_hat`, `d`, `sigma` (read-only tensors of the current batch).
+    `t`, `y`, `x_hat`, `d`, `sigma` (read-only tensors of the current batch). `give_sigma`:
+    see the module docstring.
     """
     shape = _check_shape(shape)
     sigma_0 = policy.sigma_0
@@ -109,7 +120,8 @@ def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy: Policy
             batch = batch.extend(task, seeds, range(queued, queued + k), sigma_0, shape, device)
             queued += k
         with torch.no_grad():
-            x_hat = denoiser(batch.y)
+            x_hat = denoiser(batch.y, sigma=torch.from_numpy(batch.level).to(device)) \
+                if give_sigma else denoiser(batch.y)
         _check_output(x_hat, batch.y)
         d = task.direction(batch.y, x_hat, batch.index_t)
         sigma_t = d.flatten(1).double().norm(dim=1) / D**0.5
@@ -130,7 +142,7 @@ def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy: Policy
         bar.update(int((~finite | done | late).sum()))
         keep = finite & ~done & ~late
         h, gamma = policy.step(batch.t[keep], sigma[keep])
-        batch = batch.advance(keep, d, h, gamma)
+        batch = batch.advance(keep, d, h, gamma, sigma)
         iteration += 1
     bar.close()
     return state.result(seeds)
@@ -138,16 +150,16 @@ def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy: Policy
 
 class _Batch:
     """The images in flight: y, their sample indices (numpy and on the device), step indices
-    t (numpy) and generators."""
+    t (numpy), generators and the noise level the schedule put in y (`level`, numpy)."""
 
-    def __init__(self, y, index, t, gens):
-        self.y, self.index, self.t, self.gens = y, index, t, gens
+    def __init__(self, y, index, t, gens, level):
+        self.y, self.index, self.t, self.gens, self.level = y, index, t, gens, level
         self.index_t = torch.from_numpy(index).to(y.device)
 
     @classmethod
     def empty(cls, shape, device):
         return cls(torch.empty(0, *shape, device=device), np.zeros(0, dtype=np.int64),
-                   np.zeros(0, dtype=np.int64), [])
+                   np.zeros(0, dtype=np.int64), [], np.zeros(0))
 
     def __len__(self):
         return len(self.gens)
@@ -158,10 +170,12 @@ class _Batch:
         index = np.asarray(list(indices), dtype=np.int64)
         y0 = task.start(sigma_0 * noise, torch.from_numpy(index).to(device)).to(torch.float32)
         return _Batch(torch.cat([self.y, y0]), np.concatenate([self.index, index]),
-                      np.concatenate([self.t, np.ones_like(index)]), self.gens + gens)
+                      np.concatenate([self.t, np.ones_like(index)]), self.gens + gens,
+                      np.concatenate([self.level, np.full(len(index), float(sigma_0))]))
 
-    def advance(self, keep, d, h, gamma):
-        """y <- y + h d + gamma z for the images kept; each z from its own generator."""
+    def advance(self, keep, d, h, gamma, sigma):
+        """y <- y + h d + gamma z for the images kept; each z from its own generator. The new
+        level: sqrt((1 - h)^2 sigma^2 + gamma^2), sigma the effective noise just measured."""
         y = self.y
         if not keep.all():
             sel = torch.from_numpy(keep).to(y.device)
@@ -172,7 +186,8 @@ class _Batch:
                              for g in gens])
             coef = torch.from_numpy(np.stack([h, gamma])).to(y.device, y.dtype)
             y = y + coef[0].view(-1, 1, 1, 1) * d + coef[1].view(-1, 1, 1, 1) * z
-        return _Batch(y, self.index[keep], self.t[keep] + 1, gens)
+        level = np.sqrt((1 - h) ** 2 * sigma[keep] ** 2 + gamma**2)
+        return _Batch(y, self.index[keep], self.t[keep] + 1, gens, level)
 
 
 class _State:

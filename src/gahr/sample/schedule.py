@@ -77,6 +77,12 @@ class Schedule:
         """A copy with the given settings changed; None leaves a setting as it is."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def deterministic(self) -> "Schedule":
+        """The same schedule with beta = 1: gamma_t = 0, no noise injected after the start, so
+        a sample is a function of its initial noise y_0 = mean + sigma_0 z (its seed) alone and
+        two denoisers run from the same seeds start at the same point."""
+        return self.replace(beta=1.0)
+
     def limit(self) -> int:
         """max_steps, or by default 10x the ideal number of calls (+100): a sample that needs
         more is not following the schedule and is reported as failed."""
@@ -106,6 +112,9 @@ class Schedule:
 
 #: The two published settings. 2021: growing step, few calls. 2024 (ICLR, the memorization
 #: experiments): constant step, more noise injection, started at the training set's mean.
+#: "deterministic": the 2021 one at beta = 1 (`Schedule.deterministic`), no injected noise
+#: (33 calls to sigma_L = 0.01): same seeds, same starts, so the final samples of two denoisers
+#: can be compared image by image (`gahr compare`).
 #: Trade-off, measured with the exact Gaussian oracle (benchmarks/sampler.py, 16x16, 128
 #: samples): 2021 needs 65 calls per sample, 2024 825 (13x); at sigma_L = 0.05 the RMS
 #: log-spectral error is 0.073 with the 2021 step against 0.032 with the 2024 step (floor of
@@ -115,6 +124,7 @@ class Schedule:
 PRESETS = {
     "kadkhodaie2021": Schedule(rule="growing", sigma_0=1.0, sigma_L=0.01, h_0=0.01, beta=0.01),
     "kadkhodaie2024": Schedule(rule="constant", sigma_0=1.0, sigma_L=0.05, h_0=0.01, beta=0.1),
+    "deterministic": Schedule(rule="growing", sigma_0=1.0, sigma_L=0.01, h_0=0.01, beta=1.0),
 }
 
 

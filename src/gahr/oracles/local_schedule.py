@@ -1,0 +1,53 @@
+"""A local empirical machine whose patch size follows the noise level.
+
+Kamb & Ganguli (2025) match a trained net with an ELS machine whose locality scale changes with
+the noise level, calibrated per time step. `PatchSizeSchedule(oracle, {sigma_j: k_j})` is that
+denoiser: at noise level sigma it is `oracle.with_patch_size(k_j)` for the calibrated sigma_j
+nearest to sigma on a log scale (piecewise constant; below the smallest sigma_j the smallest's
+k, above the largest the largest's). Images of one batch at different noise levels are grouped
+by patch size.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from .local import LocalEmpiricalOracle
+from .noise_level import noise_variances
+
+
+class PatchSizeSchedule(nn.Module):
+    """`oracle` (a `LocalEmpiricalOracle`) at the patch size k(sigma) of `patch_sizes`
+    ({sigma: odd k}); sigma per image is the one passed to `forward`, else the oracle's
+    (its fixed sigma, or the blind global ML estimate)."""
+
+    def __init__(self, oracle: LocalEmpiricalOracle, patch_sizes: dict):
+        super().__init__()
+        if not isinstance(oracle, LocalEmpiricalOracle):
+            raise ConfigError(f"PatchSizeSchedule needs a LocalEmpiricalOracle, got "
+                              f"{type(oracle).__name__}")
+        if not patch_sizes or any(not float(s) > 0 for s in patch_sizes):
+            raise ConfigError(f"patch_sizes={patch_sizes!r} must map noise levels > 0 to odd "
+                              "patch sizes, e.g. {25/255: 5, 100/255: 11}")
+        self.oracle = oracle
+        self.levels = sorted((float(s), int(k)) for s, k in patch_sizes.items())
+        self.machines = {k: oracle.with_patch_size(k) for _, k in self.levels}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{s * 255:.3g}/255: k={k}" for s, k in self.levels)
+
+    def patch_size_at(self, sigma: float) -> int:
+        """k of the calibrated noise level nearest to `sigma` in log(sigma)."""
+        return min(self.levels, key=lambda level: abs(math.log(level[0] / sigma)))[1]
+
+    def forward(self, y: torch.Tensor, sigma=None) -> torch.Tensor:
+        sigmas = (self.oracle.estimate_sigma(y).double() if sigma is None
+                  else noise_variances(sigma, len(y), y.device).sqrt())
+        ks = torch.tensor([self.patch_size_at(float(s)) for s in sigmas], device=y.device)
+        out = torch.empty_like(y)
+        for k in ks.unique().tolist():
+            rows = ks == k
+            out[rows] = self.machines[k](y[rows], sigma=sigmas[rows])
+        return out
