@@ -6,8 +6,9 @@ from ._common import add_device_arg, resolve_device, show_progress
 def add_sampler_args(p) -> None:
     """Sampler settings shared by `sample` and `solve`: a preset plus overrides."""
     p.add_argument("--preset", default="kadkhodaie2021",
-                   help="kadkhodaie2021 (growing step, few calls; default) or kadkhodaie2024 "
-                   "(constant step h=0.01, beta=0.1, sigma_L=0.05: about 10x more calls)")
+                   help="kadkhodaie2021 (growing step, few calls; default), kadkhodaie2024 "
+                   "(constant step h=0.01, beta=0.1, sigma_L=0.05: about 10x more calls) or "
+                   "deterministic (the 2021 one at beta=1: no injected noise)")
     p.add_argument("--sigma-0", dest="sigma_0", type=float, help="initial noise level")
     p.add_argument("--sigma-L", dest="sigma_L", type=float, help="stopping noise level")
     p.add_argument("--h0", dest="h_0", type=float, help="first (or constant) step size")

@@ -116,9 +116,15 @@ class LocalEmpiricalOracle(nn.Module):
         every = torch.arange(H * W, device=y.device)
         index = self._index(every)
         per_call = self._images_per_call()
-        parts = [self._run(flat[i:i + per_call], s2[i:i + per_call], index, every)
-                 for i in range(0, B, per_call)]
-        return torch.cat(parts).transpose(1, 2).reshape(B, C, H, W).to(y.dtype)
+        if self.equivariant:
+            parts = [self._els(_patches(flat[i:i + per_call], index).flatten(0, 1),
+                               s2[i:i + per_call].repeat_interleave(H * W), index)
+                     for i in range(0, B, per_call)]
+        else:
+            parts = [self._ls(flat[i:i + per_call], s2[i:i + per_call], index, every)
+                     for i in range(0, B, per_call)]
+        return torch.cat(parts).view(B, H * W, C).transpose(1, 2).reshape(B, C, H, W).to(
+            y.dtype)
 
     def denoise_pixels(self, y: torch.Tensor, pixels: torch.Tensor, sigma=None) -> torch.Tensor:
         """x_hat(y) at some pixels only, (B, C, P): `pixels` (B, P) flat raster indices, one
@@ -134,8 +140,16 @@ class LocalEmpiricalOracle(nn.Module):
         s2 = self._s2(y, sigma)
         flat = _with_zero_pixel(y.double().flatten(2).transpose(1, 2))
         index = self._index(torch.arange(H * W, device=y.device))
-        parts = [self._run(flat[i:i + 1], s2[i:i + 1], index, pixels[i]) for i in range(B)]
-        return torch.cat(parts).transpose(1, 2).to(y.dtype)
+        if not self.equivariant:
+            parts = [self._ls(flat[i:i + 1], s2[i:i + 1], index, pixels[i]) for i in range(B)]
+            return torch.cat(parts).transpose(1, 2).to(y.dtype)
+        # every image's pixels are rows of one pass: the training patches are built once
+        image = torch.arange(B, device=y.device).repeat_interleave(pixels.shape[1])
+        queries = flat[image[:, None], index[pixels.flatten()]].flatten(1)  # (B P, k^2 C)
+        s2, step = s2[image], H * W * self._images_per_call()
+        out = torch.cat([self._els(queries[i:i + step], s2[i:i + step], index)
+                         for i in range(0, len(queries), step)])
+        return out.view(B, -1, C).transpose(1, 2).to(y.dtype)
 
     def with_patch_size(self, patch_size: int) -> "LocalEmpiricalOracle":
         """The same machine with another patch size, sharing the training pixels (no copy)."""
@@ -143,12 +157,6 @@ class LocalEmpiricalOracle(nn.Module):
         other = copy.copy(self)  # shallow: the buffers are shared, the patch size is not
         other.patch_size = patch_size
         return other
-
-    def _run(self, flat, s2, index, locations) -> torch.Tensor:
-        """Posterior means (b, L, C) at `locations` (L,) of every image in `flat`."""
-        if self.equivariant:
-            return self._els(flat, s2, index, index[locations])
-        return self._ls(flat, s2, index, locations)
 
     def estimate_sigma(self, y: torch.Tensor) -> torch.Tensor:
         """The noise level used for each image (B,): the given sigma, or the global ML one."""
@@ -165,7 +173,7 @@ class LocalEmpiricalOracle(nn.Module):
         HW, d, k2 = H * W, self.patch_dim, self.patch_size**2
         b = min(batch, self._images_per_call())
         if self.equivariant:
-            r, K = self._els_plan(b)
+            r, K = self._els_plan(b * HW)
             blocks, keys, queries, index = r * K, K, b * HW, 3 * K * k2
         else:
             g, n = self._ls_plan(b)
@@ -210,12 +218,10 @@ class LocalEmpiricalOracle(nn.Module):
         HW = self.shape[1] * self.shape[2]
         return max(1, self.block_size // (HW * (self.patch_dim + 1)))
 
-    def _els_plan(self, batch: int, pixels: int | None = None) -> tuple[int, int]:
+    def _els_plan(self, rows: int) -> tuple[int, int]:
         """(query rows r, training patches K) per logit block r x K <= block_size, with
-        K (C k^2 + 1) <= block_size for the chunk of key patches; `pixels` queried per image
-        (default all)."""
-        HW = self.shape[1] * self.shape[2]
-        rows, total = batch * (HW if pixels is None else pixels), self.n_train * HW
+        K (C k^2 + 1) <= block_size for the chunk of key patches, for `rows` query pixels."""
+        total = self.n_train * self.shape[1] * self.shape[2]
         r = min(rows, 256)  # rows x keys both >= ~256 keep the matmuls efficient
         K = max(1, min(total, self.block_size // max(r, self.patch_dim + 1)))
         return max(1, min(rows, self.block_size // K)), K
@@ -229,26 +235,24 @@ class LocalEmpiricalOracle(nn.Module):
             n = max(1, min(self.n_train, self.block_size // max(batch, d1)))
         return max(1, min(HW, g)), n
 
-    def _els(self, flat: torch.Tensor, s2: torch.Tensor, index: torch.Tensor,
-             query_index: torch.Tensor) -> torch.Tensor:
-        """ELS posterior means (b, L, C) of float64 images (b, HW + 1, C) at the L pixels of
-        `query_index` (L, k^2): every query row (image, pixel u) against chunks of K training
-        patches (n, v), flattened n-major."""
-        b, HW, L = flat.shape[0], flat.shape[1] - 1, len(query_index)
-        r, K = self._els_plan(b, L)
-        queries = _augment(_patches(flat, query_index).flatten(0, 1), s2.repeat_interleave(L))
-        slices = [slice(i, i + r) for i in range(0, b * L, r)]
+    def _els(self, patches: torch.Tensor, s2: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """ELS posterior means (rows, C) of float64 query patches P_u y (rows, C k^2), each at
+        its own s2 (rows,): every query row against chunks of K training patches (n, v),
+        flattened n-major; `index` (HW, k^2) is the patch index of every pixel."""
+        HW = index.shape[0]
+        r, K = self._els_plan(len(patches))
+        queries = _augment(patches, s2)
+        slices = [slice(i, i + r) for i in range(0, len(patches), r)]
         states = [None] * len(slices)
         for start in range(0, self.n_train * HW, K):  # each chunk of key patches built once
-            key = torch.arange(start, min(start + K, self.n_train * HW), device=flat.device)
+            key = torch.arange(start, min(start + K, self.n_train * HW), device=index.device)
             n, v = key // HW, key % HW
-            patches = self.pixels[n[:, None], index[v]].flatten(1).double()
-            keys = _keys(patches).T
+            keys = _keys(self.pixels[n[:, None], index[v]].flatten(1).double()).T
             centres = _with_ones(self.pixels[n, v].double())
             states = [_update(state, queries[sl], keys, centres)
                       for state, sl in zip(states, slices)]
         acc = torch.cat([state[1] for state in states])
-        return (acc[:, :-1] / acc[:, -1:]).view(b, L, -1)
+        return acc[:, :-1] / acc[:, -1:]
 
     def _ls(self, flat: torch.Tensor, s2: torch.Tensor, index: torch.Tensor,
             locations: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,291 @@
+"""`gahr compare`: how closely analytic models of the same training set explain a trained net.
+
+For a net (any `load_denoiser` spec) the training set is read from the run's saved `[data]`
+(`RunDir`; the split is redone by `gahr.train.select`, the one split code) and the models are
+built on it: the global memorizer (`EmpiricalOracle`), the fitted Gaussian (`GaussianFitOracle`),
+the LS and ELS machines (`LocalEmpiricalOracle`, fixed patch size or calibrated per sigma).
+Two measurements (`gahr.analysis.agreement`):
+
+1. outputs: on `n_images` noisy held-out test images per sigma, MSE(net, model) and each one's
+   MSE to the clean image; the models at the true sigma, the net blind. With `pixels` = P the
+   MSEs are taken over P random pixels per image (paired across models and sigmas), since the
+   ELS machine costs O(N (HW)^2) per image (about 2-4 ns per patch comparison on one CPU core
+   at k <= 5, growing with k^2: at N = 1000, 32 x 32, a whole image is 3-40 s for k = 3-15);
+2. samples: the deterministic sampler (`Schedule.deterministic()`, beta = 1) from the same
+   seeds and the same start for the net and each model; the models get the schedule's noise
+   level of each iterate (`synthesize(..., give_sigma=True)`), the calibrated ELS its patch
+   size at that level (`PatchSizeSchedule`); Pearson r of each pair (= mean-removed cosine).
+
+Every finished (model, sigma, k) and every model's samples are kept in `partial.json` /
+`samples_*.npz` under `out`, so a stopped run resumes. `results.json`, the figures and the report
+are written at the end (`compare_report`).
+"""
+
+import json
+import time
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..analysis.agreement import calibrate_patch_size, denoiser_agreement, sample_correlation
+from ..config import DataConfig
+from ..configfiles import from_dict, to_dict
+from ..devices import torch_threads
+from ..errors import ConfigError, DataError
+from ..io import atomic_path, save_json
+from ..nets import load_denoiser
+from ..nets.registry import resolve_model_path
+from ..oracles import (
+    EmpiricalOracle,
+    GaussianFitOracle,
+    LocalEmpiricalOracle,
+    PatchSizeSchedule,
+)
+from ..rundir import RunDir
+from ..sample import preset, synthesize
+from ..train import open_images, select
+
+ORACLES = ("memorizer", "gaussian", "els", "ls")
+LOCAL = ("els", "ls")
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """What `compare_run` measures; the defaults are sized for a CPU (see the module doc)."""
+
+    oracles: tuple[str, ...] = ("memorizer", "els")
+    patch_size: int | None = None  # fixed k of the local machines; or calibrate
+    calibrate: bool = False
+    patch_sizes: tuple[int, ...] = (3, 5, 7, 9, 11, 15)  # the calibration grid
+    sigmas: tuple[float, ...] = tuple(s / 255 for s in (5, 10, 25, 50, 100, 200))
+    n_images: int = 16  # held-out test images
+    pixels: int | None = 64  # pixels per image for the MSEs (None: every pixel)
+    boundary: str = "circular"
+    samples: int = 8  # same-seed samples per model (0: none)
+    sample_oracles: tuple[str, ...] | None = None  # which models sample (None: all)
+    sampler: str = "deterministic"
+    sigma_L: float | None = 0.025  # as the fashion32 experiment: short-trained nets diverge lower
+    seed: int = 0
+    batch_size: int = 16
+
+    def __post_init__(self):
+        for name in (*self.oracles, *(self.sample_oracles or ())):
+            if name not in ORACLES:
+                raise ConfigError(f"unknown oracle {name!r}; choose from {', '.join(ORACLES)}")
+        if not self.oracles:
+            raise ConfigError("no oracle to compare with; name one of " + ", ".join(ORACLES))
+        if any(o in LOCAL for o in self.oracles) and \
+                (self.patch_size is None) == (not self.calibrate):
+            raise ConfigError("the ELS/LS machines need either --patch-size K or --calibrate "
+                              "(one of the two)")
+        if self.n_images < 1 or self.samples < 0 or self.batch_size < 1:
+            raise ConfigError("n_images and batch_size must be >= 1, samples >= 0")
+        preset(self.sampler, sigma_L=self.sigma_L)  # an unknown sampler fails here
+
+    def schedule(self):
+        """The sampler: the preset with sigma_L, made deterministic (beta = 1)."""
+        return preset(self.sampler, sigma_L=self.sigma_L).deterministic()
+
+    def seeds(self) -> list[int]:
+        return [self.seed * 1_000_000 + i for i in range(self.samples)]
+
+
+class JsonCache(MutableMapping):
+    """A dict kept in a JSON file, rewritten (atomically) after every new entry, with the
+    seconds each entry took; entries of other `settings` are dropped on load."""
+
+    def __init__(self, path: Path, settings: dict, log=print):
+        self.path, self.settings, self.log = Path(path), settings, log
+        self.entries, self.seconds = {}, {}
+        if self.path.exists():
+            saved = json.loads(self.path.read_text())
+            if saved.get("settings") == settings:
+                self.entries, self.seconds = saved["entries"], saved["seconds"]
+        self.clock = time.perf_counter()
+
+    def __getitem__(self, key):
+        return self.entries[key]
+
+    def __setitem__(self, key, value):
+        now = time.perf_counter()
+        self.entries[key], self.seconds[key] = value, now - self.clock
+        self.clock = now
+        save_json({"settings": self.settings, "entries": self.entries, "seconds": self.seconds},
+                  self.path)
+        self.log(f"  {key}: {self.seconds[key]:.1f} s")
+
+    def __delitem__(self, key):
+        del self.entries[key]
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self):
+        return len(self.entries)
+
+
+def data_config(spec) -> DataConfig:
+    """The `[data]` a saved model was trained on, from the run's config.json (a run dir,
+    `pretrained:NAME`, or a weights file with config.json beside it)."""
+    path = resolve_model_path(spec)
+    run = RunDir(path if path.is_dir() else path.parent)
+    raw = run.saved_config().get("data")
+    if not raw:
+        raise DataError(f"{spec} records no [data] (no config.json beside its weights), so its "
+                        "training set is unknown; compare a run dir or pretrained:NAME")
+    return from_dict(DataConfig, raw, "data.")
+
+
+def training_data(spec):
+    """(TrainingData, DataConfig): the run's training set and held-out images, split again by
+    `gahr.train.select` exactly as the run was trained."""
+    data = data_config(spec)
+    return select(open_images(data), data), data
+
+
+def build_models(names, train: torch.Tensor, settings: CompareSettings, device) -> dict:
+    """{name: oracle on `train`}; the local machines at the fixed patch size, or at the
+    grid's first size (calibration changes it)."""
+    k = settings.patch_size or settings.patch_sizes[0]
+    make = {"memorizer": lambda: EmpiricalOracle(train),
+            "gaussian": lambda: GaussianFitOracle(train),
+            "els": lambda: LocalEmpiricalOracle(train, k, True, boundary=settings.boundary),
+            "ls": lambda: LocalEmpiricalOracle(train, k, False, boundary=settings.boundary)}
+    return {name: make[name]().to(device).eval() for name in names}
+
+
+def _cache_settings(spec, data: DataConfig, settings: CompareSettings) -> dict:
+    """What the cached numbers depend on (the models' names, sigmas and k are in the keys)."""
+    keep = ("n_images", "pixels", "boundary", "seed", "batch_size", "patch_size")
+    return {"spec": str(spec), "data": to_dict(data),
+            **{k: getattr(settings, k) for k in keep}}
+
+
+def measure_outputs(net, models: dict, test, settings: CompareSettings, cache) -> dict:
+    """Per model: per-sigma per-image MSEs; for a calibrated local machine also the
+    calibration, and its outputs at the best k of each sigma."""
+    out, calibration = {}, {}
+    args = dict(seed=settings.seed, pixels=settings.pixels, batch_size=settings.batch_size)
+    for name, model in models.items():
+        if name in LOCAL and settings.calibrate:
+            cal = calibrate_patch_size(net, model, test, settings.sigmas, settings.patch_sizes,
+                                       cache=_Prefixed(cache, name + ":"), **args)
+            calibration[name] = cal = json.loads(json.dumps(cal))  # k keys as in results.json
+            out[name] = {label: cache[f"{name}:k={k}@{label}"] for label, k in cal["best"].items()}
+        else:
+            found = denoiser_agreement(net, {name: model}, test, settings.sigmas, cache=cache,
+                                       **args)
+            out[name] = found[name]
+    return {"per_sigma": out, "calibration": calibration}
+
+
+class _Prefixed(MutableMapping):
+    """A view of `cache` whose keys carry `prefix` (one cache, several calibrations)."""
+
+    def __init__(self, cache, prefix):
+        self.cache, self.prefix = cache, prefix
+
+    def __getitem__(self, key):
+        return self.cache[self.prefix + key]
+
+    def __setitem__(self, key, value):
+        self.cache[self.prefix + key] = value
+
+    def __delitem__(self, key):
+        del self.cache[self.prefix + key]
+
+    def __iter__(self):
+        n = len(self.prefix)
+        return (k[n:] for k in self.cache if k.startswith(self.prefix))
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+def sampler_model(name, model, calibration: dict):
+    """The denoiser that samples for `name`: the local machine at its calibrated k(sigma)."""
+    if name in calibration:
+        best = calibration[name]["best"]
+        return PatchSizeSchedule(model, {float(label) / 255: k for label, k in best.items()})
+    return model
+
+
+def run_samples(net, models: dict, shape, start_mean: float, settings: CompareSettings,
+                out: Path, log=print) -> dict:
+    """Same-seed deterministic samples of the net and each model, cached as samples_NAME.npz;
+    {name: SampleRecord dict with `samples` (M, C, H, W) and `ok` (M,) bool}."""
+    seeds, found = settings.seeds(), {}
+    tag = json.dumps({"seeds": seeds, "schedule": to_dict(settings.schedule()),
+                      "start_mean": start_mean})
+    for name, den in {"net": net, **models}.items():
+        path = out / f"samples_{name}.npz"
+        if path.exists():
+            saved = np.load(path)
+            if str(saved["tag"]) == tag:
+                found[name] = {"samples": torch.from_numpy(saved["samples"]),
+                               "ok": torch.from_numpy(saved["ok"]), "calls": saved["calls"]}
+                continue
+        t0 = time.perf_counter()
+        r = synthesize(den, shape, len(seeds), settings.schedule(), seeds=seeds,
+                       start_mean=start_mean, batch_size=settings.batch_size,
+                       give_sigma=name != "net")
+        found[name] = {"samples": r.samples.detach().cpu(), "ok": r.ok.cpu(),
+                       "calls": r.steps.numpy()}
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, tag=np.array(tag), samples=found[name]["samples"].numpy(),
+                                ok=found[name]["ok"].numpy(), calls=found[name]["calls"])
+        log(f"  samples of {name}: {int(r.ok.sum())}/{len(seeds)} converged, "
+            f"{time.perf_counter() - t0:.1f} s")
+    return found
+
+
+def compare_samples(found: dict) -> dict:
+    """Pearson r of each model's samples with the net's (seeds where both converged)."""
+    out = {}
+    for name, rec in found.items():
+        if name == "net":
+            continue
+        both = rec["ok"] & found["net"]["ok"]
+        corr = sample_correlation(found["net"]["samples"][both], rec["samples"][both]) \
+            if both.sum() > 0 else {"pearson_r": [], "different_seed_median_r": None}
+        r = [v for v in corr["pearson_r"] if np.isfinite(v)]
+        out[name] = {**corr, "median_pearson_r": float(np.median(r)) if r else None,
+                     "pairs": int(both.sum()), "calls": [int(c) for c in rec["calls"]]}
+    return out
+
+
+def compare_run(spec, settings: CompareSettings, out, device="cpu", threads: int = 1,
+                log=print, net=None) -> dict:
+    """The whole comparison of one net; writes `out`/results.json, figures/ and the report.
+    `net`: a denoiser standing in for the saved one (an oracle, in tests)."""
+    from .compare_report import write_run_outputs
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data, data_config = training_data(spec)
+    if len(data.test) < settings.n_images:
+        raise DataError(f"{spec} has {len(data.test)} held-out test images, fewer than "
+                        f"n_images={settings.n_images}; lower --images")
+    with torch_threads(threads):
+        net = load_denoiser(spec, device) if net is None else net
+        test = data.test[:settings.n_images].to(device)
+        models = build_models(settings.oracles, data.train.to(device), settings, device)
+        log(f"compare {spec}: N={len(data.train)} ({data_config.split}), models "
+            f"{', '.join(models)}, {len(test)} test images")
+        cache = JsonCache(out / "partial.json", _cache_settings(spec, data_config, settings), log)
+        outputs = measure_outputs(net, models, test, settings, cache)
+        samples, found = {}, {}
+        if settings.samples:
+            names = settings.sample_oracles or settings.oracles
+            sampling = {n: sampler_model(n, models[n], outputs["calibration"])
+                        for n in names if n in models}
+            mean = float(getattr(net, "meta", {}).get("mean_intensity", data.train.mean()))
+            found = run_samples(net, sampling, tuple(test.shape[1:]), mean, settings, out, log)
+            samples = compare_samples(found)
+    results = {"spec": str(spec), "n": len(data.train), "split": data_config.split,
+               "data": to_dict(data_config), "settings": to_dict(settings),
+               "seconds": dict(cache.seconds), **outputs, "samples": samples}
+    return write_run_outputs(out, results, found, log=log)

@@ -1,0 +1,106 @@
+"""`gahr compare` end to end on tiny run dirs, with closed forms where an oracle stands in."""
+
+import json
+
+import pytest
+import torch
+
+from gahr.cli import main
+from gahr.config import Config, DataConfig, save_config
+from gahr.nets import UNet, save
+from gahr.oracles import EmpiricalOracle
+from gahr.workflows.compare import CompareSettings, compare_run, training_data
+
+SIGMAS = (0.1, 0.5)
+
+
+def make_run(path, n_train: int):
+    """A run dir: an untrained tiny UNet and the [data] of N images of 12x12 discs (S1)."""
+    torch.manual_seed(0)
+    data = DataConfig(source="discs", num_images=40, size=12, n_train=n_train, split="S1",
+                      n_test=8)
+    save(UNet(num_kernels=4, num_blocks=1).eval(), path,
+         meta={"mean_intensity": 0.3, "data": {"size": 12}})
+    save_config(Config(data=data), path / "config.json")
+    return path
+
+
+@pytest.fixture
+def run1(tmp_path):
+    return make_run(tmp_path / "N1", 1)
+
+
+def settings(**changes):
+    base = dict(oracles=("memorizer", "ls", "els"), calibrate=True, patch_sizes=(1, 3),
+                sigmas=SIGMAS, n_images=3, pixels=10, samples=2, sigma_L=0.05, batch_size=2)
+    return CompareSettings(**{**base, **changes})
+
+
+def test_one_training_image_is_matched_exactly(run1, tmp_path):
+    """N = 1: the memorizer and the LS machine return x_1 whatever y is, so a net that does the
+    same (the memorizer standing in) agrees with both exactly, at every sigma and k, and
+    their samples from the same seeds coincide (r = 1); the ELS machine mixes locations."""
+    train = training_data(run1)[0].train
+    assert train.shape == (1, 1, 12, 12)
+    lines = []
+    results = compare_run(run1, settings(), tmp_path / "out", net=EmpiricalOracle(train),
+                          log=lines.append)
+    summ = results["summary"]
+    for label in ("25.5", "127.5"):
+        assert summ["memorizer"][label]["to_net"] == [0.0, 0.0]
+        assert summ["ls"][label]["to_net"][0] == 0.0 and summ["ls"][label]["k"] == 1
+        assert summ["els"][label]["to_net"][0] > 1e-4
+        assert all(max(v) == 0 for v in results["calibration"]["ls"]["mse"][label].values())
+    assert results["samples"]["memorizer"]["pearson_r"] == pytest.approx([1.0, 1.0])
+    assert results["samples"]["ls"]["pearson_r"] == pytest.approx([1.0, 1.0])
+    out = tmp_path / "out"
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["summary"] == json.loads(json.dumps(summ))
+    for name in ("mse_vs_sigma", "calibrated_k_els", "calibration_ls", "samples"):
+        assert (out / "figures" / f"{name}.png").exists()
+    assert "Same-seed" in (out / "report.html").read_text()
+    # a rerun computes nothing: every (model, k, sigma) and every model's samples are kept
+    again = []
+    compare_run(run1, settings(), out, net=EmpiricalOracle(train), log=again.append)
+    assert any(line.startswith("  ls:k=3@127.5") for line in lines)
+    assert not any("@" in line and line.endswith(" s") for line in again)
+    assert not any(line.startswith("  samples of") for line in again)
+
+
+def test_the_cli_compares_saved_nets_across_runs(tmp_path, capsys):
+    runs = [make_run(tmp_path / f"N{n}", n) for n in (1, 4)]
+    memo = tmp_path / "memorization.json"
+    memo.write_text(json.dumps({"table": [{"N": 1, "median_same_seed": 0.25},
+                                          {"N": 4, "median_same_seed": 0.75}]}))
+    args = ["compare", *map(str, runs), "--oracle", "memorizer", "els", "gaussian",
+            "--patch-size", "3", "--sigmas", "25/255", "100/255", "--images", "2",
+            "--pixels", "all", "--samples", "1", "--sample-oracles", "memorizer",
+            "--memorization", str(memo), "--out", str(tmp_path / "cmp")]
+    assert main(args) == 2  # gaussian needs N >= 2
+    assert "N >= 2" in capsys.readouterr().err
+    args[args.index("gaussian")] = "ls"
+    assert main(args) == 0
+    table = json.loads((tmp_path / "cmp" / "summary.json").read_text())["table"]
+    assert [(row["N"], row["S1/S2 same-seed similarity (memorization)"]) for row in table] == \
+        [(1, 0.25), (4, 0.75)]
+    assert all("MSE(net, ELS) @25" in row and "r(net, global memorizer)" in row for row in table)
+    assert "r(net, ELS)" not in table[0]  # ELS did not sample
+    for name in ("r_vs_n", "mse_vs_n_25", "mse_vs_n_100"):
+        assert (tmp_path / "cmp" / "figures" / f"{name}.png").exists()
+    page = (tmp_path / "cmp" / "report.html").read_text()
+    assert "N1_S1/figures/mse_vs_sigma.png" in page and "N4_S1/figures/" in page
+
+
+def test_bad_options_are_one_line_and_exit_2(run1, tmp_path, capsys):
+    assert main(["compare", str(run1), "--oracle", "els", "--out", str(tmp_path / "o")]) == 2
+    assert "--patch-size K or --calibrate" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse's own check
+        main(["compare", str(run1), "--pixels", "0", "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2 and "--pixels" in capsys.readouterr().err
+
+
+def test_a_model_without_its_data_is_refused(tmp_path, capsys):
+    save(UNet(num_kernels=4, num_blocks=1).eval(), tmp_path / "bare")
+    assert main(["compare", str(tmp_path / "bare" / "model.safetensors"), "--oracle",
+                 "memorizer", "--out", str(tmp_path / "o")]) == 2
+    assert "records no [data]" in capsys.readouterr().err
