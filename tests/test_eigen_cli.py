@@ -10,6 +10,7 @@ from test_jacobian import tiny_unet
 
 from gahr.analysis.jacobian import jacobian
 from gahr.cli import main
+from gahr.errors import ConfigError
 from gahr.nets import save
 from gahr.workflows.eigen_files import default_ranks
 
@@ -107,3 +108,23 @@ def test_eigen_cli_without_input_needs_a_known_class(run_dir, tmp_path, capsys):
     assert "--input" in capsys.readouterr().err
     assert main(["eigen", str(run), "--input", "x.png", "--out", str(tmp_path / "o")]) == 2
     assert "noise level" in capsys.readouterr().err
+
+
+def test_fresh_test_images_of_a_file_source_are_the_runs_held_out_ones(run_dir, tmp_path):
+    from gahr.config import DataConfig
+    from gahr.train.dataset import select
+    from gahr.workflows.test_images import fresh_test_images
+
+    run, _ = run_dir
+    images = torch.rand(20, 1, 16, 16, generator=torch.Generator().manual_seed(2))
+    np.save(tmp_path / "set.npy", images.numpy())
+    data = {"source": str(tmp_path / "set.npy"), "n_train": 12, "n_test": 4}
+    (run / "config.json").write_text(json.dumps({"data": data}))
+    got, what = fresh_test_images(run, 3)
+    held = select(images, DataConfig(**data))
+    train = {tuple(x.flatten().tolist()) for x in held.train}
+    assert len(got) == 3 and "held-out" in what
+    assert all(tuple(x.flatten().tolist()) not in train for x in got)
+    assert all(any(torch.equal(x, t) for t in held.test) for x in got)
+    with pytest.raises(ConfigError, match="--input"):
+        fresh_test_images(run, 5)  # more than the 4 held out

@@ -51,9 +51,10 @@ def psnr_slope(mse_slope: float) -> float:
     return mse_slope / 2
 
 
-def check_sigmas(sigmas) -> np.ndarray:
+def check_sigmas(sigmas, zero: bool = False) -> np.ndarray:
+    """Noise levels as a float64 array: finite and > 0 (>= 0 with `zero`)."""
     s = np.asarray(sigmas, dtype=np.float64).ravel()
-    if s.size < 1 or not np.all(np.isfinite(s)) or np.any(s <= 0):
+    if s.size < 1 or not np.all(np.isfinite(s)) or np.any(s < 0) or (not zero and np.any(s == 0)):
         raise ConfigError(f"noise levels {list(s)} must be finite and > 0 (the [0, 1] scale)")
     return s
 
@@ -72,11 +73,12 @@ def mse_curve(denoiser: Denoiser, images: torch.Tensor, sigmas, seed: int = 0,
     """Per-pixel MSE E||x_hat(x + sigma z) - x||^2 / D over `images`, one value per sigma.
 
     One noise draw z (from `seed`) is shared by all sigmas (common random numbers), so the
-    curve's shape and slope carry no sampling jitter between noise levels.
+    curve's shape and slope carry no sampling jitter between noise levels. sigma = 0 gives the
+    error on clean images (the denoiser's floor).
     """
     if images.dim() != 4:
         raise ShapeError(f"images must be (N, C, H, W), got {tuple(images.shape)}")
-    sigmas = check_sigmas(sigmas)
+    sigmas = check_sigmas(sigmas, zero=True)
     z = noise_sample(images.shape, seed).to(images)
     out = []
     with torch.no_grad():
@@ -114,6 +116,35 @@ def fit_loglog_slope(sigmas, mse, sigma_range: tuple[float, float] | None = None
                           "or sample more sigmas")
     slope, intercept = np.polyfit(np.log(sigmas[keep]), np.log(mse[keep]), 1)
     return SlopeFit(float(slope), float(intercept), float(lo), float(hi), int(keep.sum()))
+
+
+def prior_mse(images: torch.Tensor) -> float:
+    """Per-pixel MSE of the best constant estimate, the mean image: where any denoiser's error
+    saturates as sigma grows (sum of per-pixel variances over the set, / D)."""
+    x = images.double().flatten(1)
+    return float(((x - x.mean(0)) ** 2).mean())
+
+
+def meaningful_range(sigmas, mse, floor: float, saturation: float,
+                     margin: float = 4.0) -> tuple[float, float] | None:
+    """The widest run of consecutive sigmas whose MSE is set by the noise: at least `margin`
+    times the denoiser's error on clean images (`floor`, its MSE at sigma = 0) and at most
+    1/`margin` of the error of the best constant (`saturation`, `prior_mse`). There, a power
+    law MSE ~ sigma^s is what a slope measures; below, the floor flattens it; above, the
+    prior's variance does. None when fewer than 3 sigmas qualify."""
+    sigmas, mse = check_sigmas(sigmas), np.asarray(mse, dtype=np.float64).ravel()
+    ok = (mse >= margin * floor) & (mse <= saturation / margin)
+    best, start = (0, 0), None
+    for i, good in enumerate([*ok, False]):
+        if good and start is None:
+            start = i
+        elif not good and start is not None:
+            best = max(best, (i - start, start))
+            start = None
+    length, first = best
+    if length < 3:
+        return None
+    return float(sigmas[first]), float(sigmas[first + length - 1])
 
 
 def slope_row(name: str, sigmas, mse, sigma_range, alpha: float | None = None) -> dict:

@@ -21,11 +21,10 @@ from ..data.synthetic import calpha
 from ..errors import ConfigError
 from ..io import atomic_path, save_json
 from ..metrics import psnr_db
-from ..nets import load_denoiser, resolve_model_path
+from ..nets import load_denoiser
 from ..report import line_plot
-from ..rundir import RunDir, trained_image_size
 from .disc_files import disc_optimality
-from .test_images import TEST_SEED
+from .test_images import TEST_SEED, model_image_size
 
 
 def calpha_optimality(denoisers: dict, alpha: float, out, size: int = 32, n_images: int = 64,
@@ -86,9 +85,7 @@ def optimality_run(run_dirs, data: str, out, alpha: float | None = None, size: i
     if len(set(names)) != len(names):
         names = [str(r) for r in run_dirs]
     denoisers = {n: load_denoiser(r, device=device) for n, r in zip(names, run_dirs)}
-    first = RunDir(resolve_model_path(run_dirs[0]))
-    trained = trained_image_size(denoisers[names[0]].meta, first.saved_config().get("data"))
-    size = size or (trained[0] if trained else 32)
+    size = size or model_image_size(run_dirs[0], denoisers[names[0]]) or 32
     if data == "calpha":
         return calpha_optimality(denoisers, alpha, out, size=size, n_images=n_images or 64,
                                  sigmas=sigmas, fit_range=fit_range, seed=seed, wavelet=wavelet,

@@ -2,8 +2,9 @@
 
 Synthetic classes (C^alpha, discs) are generated again with the run's data options from a seed
 the training never used (`TEST_SEED`); Fashion-MNIST comes from its test split, which training
-never reads. Anything else (an .npy file, a folder) has no held-out part we could know of: pass
-the images yourself (`--input`).
+never reads; any other source (an .npy file, a folder) gives the run's own held-out test images
+(`data.n_test` of them, outside its training set). Without a run config, pass the images
+yourself (`--input`).
 """
 
 from pathlib import Path
@@ -13,7 +14,7 @@ import torch
 from ..data import open_dataset
 from ..errors import ConfigError
 from ..nets import resolve_model_path
-from ..rundir import RunDir
+from ..rundir import RunDir, trained_image_size
 
 #: Test images are generated with seeds far from the training seeds (0, 1, ...): fresh images.
 TEST_SEED = 1_000_003
@@ -22,6 +23,12 @@ TEST_SEED = 1_000_003
 def training_data(spec) -> dict:
     """The `[data]` section a model was trained with ({} when its run dir has no config)."""
     return RunDir(resolve_model_path(spec)).saved_config().get("data") or {}
+
+
+def model_image_size(spec, denoiser) -> int | None:
+    """The image side a loaded model was trained on (None when nothing records it)."""
+    size = trained_image_size(denoiser.meta, training_data(spec))
+    return None if size is None else size[0]
 
 
 def fresh_test_images(spec, n: int, seed: int = TEST_SEED, size: int | None = None,
@@ -45,5 +52,17 @@ def fresh_test_images(spec, n: int, seed: int = TEST_SEED, size: int | None = No
         pick = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:n]
         return pool[pick], f"{n} Fashion-MNIST test images (seed {seed})"
     where = Path(str(resolve_model_path(spec)))
-    raise ConfigError(f"{where} was trained on {source or 'unrecorded data'}, which has no "
-                      "held-out part known here; pass test images with --input")
+    held_out = _held_out(where) if source else None
+    if held_out is None or len(held_out) < n:
+        raise ConfigError(f"{where} was trained on {source or 'unrecorded data'}, which has no "
+                          f"{n} held-out images known here; pass test images with --input")
+    pick = torch.randperm(len(held_out), generator=torch.Generator().manual_seed(seed))[:n]
+    return held_out[pick], f"{n} held-out test images of {source} (seed {seed})"
+
+
+def _held_out(run: Path) -> torch.Tensor | None:
+    """The run's own test images (`data.n_test`, never in its training set), or None."""
+    from ..train.dataset import open_images, select
+
+    data = RunDir(run).config().data
+    return select(open_images(data), data).test if data.n_test else None
