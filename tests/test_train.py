@@ -125,35 +125,36 @@ def test_loss_weights_have_their_closed_form_on_a_zero_net(tmp_path, monkeypatch
 
 def test_run_dir_contents_and_saved_net(tmp_path):
     images = discs(64, 16)
-    train(tiny(), tmp_path, images=images, progress=False)
+    train(tiny("train.ema_decay=0.9"), tmp_path, images=images, progress=False)
     for name in ("config.json", "model.safetensors", "model.json", "checkpoint.pt",
                  "metrics.csv", "figures/psnr.png", "figures/denoised.png"):
         assert (tmp_path / name).exists(), name
-    assert read_config(tmp_path / "config.json") == tiny()
+    assert read_config(tmp_path / "config.json") == tiny("train.ema_decay=0.9")
     net = load(tmp_path)
     ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert ckpt["epoch"] == 2 and ckpt["step"] == 0
     # Without held-out data (n_test = 16 of 64) N = 48; the mean is that of the training set.
     assert net.meta["n_train"] == 48 and 0 < net.meta["mean_intensity"] < 1
-    # The saved net is the weight average (the default recipe's), not the last iterate.
+    # With a weight average the saved net is the average, not the last iterate.
     assert ckpt["ema"]["updates"] == 8
     for k, v in net.state_dict().items():
         assert torch.equal(v, ckpt["ema"]["model"][k])
     assert not all(torch.equal(v, ckpt["model"][k]) for k, v in net.state_dict().items())
-    again = train(tiny(), tmp_path, images=images, progress=False)
+    again = train(tiny("train.ema_decay=0.9"), tmp_path, images=images, progress=False)
     assert again.already_finished
 
 
 @pytest.mark.parametrize("recipe", ["modern", "paper"])
 def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, recipe):
     images = discs(40, 8)
-    # A UNet: BF batch-norm running statistics must resume too; "modern" has a weight average
+    # A UNet: BF batch-norm running statistics must resume too; "modern" gets a weight average
     # (saved in the checkpoint, its BF-norm sds recomputed) and a per-step cosine schedule.
     cfg = load_config(None, ["model.arch=unet", "model.num_kernels=4", "model.num_blocks=1",
                              "train.epochs=3", "train.samples_per_epoch=40",
                              "train.batch_size=8", "train.eval_sigmas=[0.2]",
                              "train.eval_images=8", "data.n_test=8", "train.device=cpu",
-                             "train.threads=1", f"train.recipe={recipe}"])
+                             "train.threads=1", f"train.recipe={recipe}",
+                             *(["train.ema_decay=0.9"] if recipe == "modern" else [])])
     full = train(cfg, tmp_path / "full", images=images, progress=False)
 
     def stop(epoch, step, loss):
