@@ -59,6 +59,21 @@ def test_run_all_skips_finished_and_job_runs_one(tmp_path, capsys):
         run_sweep(cfg, out=tmp_path, job=4, images=images)
 
 
+def test_parallel_workers_train_the_same_runs_as_one_process(tmp_path):
+    """sweep.workers = 2 trains each job in its own process: the same weights, bit for bit."""
+    images = discs(40, 8)
+    run_sweep(sweep_config(), out=tmp_path / "one", images=images, progress=False)
+    lines = []
+    ran = run_sweep(sweep_config("sweep.workers=2"), out=tmp_path / "two", images=images,
+                    progress=False, log=lines.append)
+    assert len(ran) == 4 and sorted(line.split(":")[0] for line in lines) == sorted(
+        j.name for j in ran)
+    for j in ran:
+        a = torch.load(tmp_path / "one" / j.name / "checkpoint.pt", weights_only=True)
+        b = torch.load(j.run_dir / "checkpoint.pt", weights_only=True)
+        assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"]), j.name
+
+
 def test_every_n_is_checked_before_the_first_job(tmp_path):
     cfg = sweep_config("sweep.n_train=[1, 30]")
     with pytest.raises(ConfigError, match="n_train=30 is larger than half of the 40 images"):

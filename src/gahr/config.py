@@ -229,10 +229,15 @@ class SweepSection:
     n_train: tuple[int | Literal["all"], ...] = (1, 10, 100, 1000)
     splits: tuple[Split, ...] = ("S1", "S2")
     out: str = "runs/sweep"  # run dirs are <out>/N{n}_{split}/
+    # Jobs trained at once, each in its own process with train.threads threads (workers = 2
+    # with threads = 1 keeps both cores of a 2-core machine busy on small nets).
+    workers: int = 1
 
     def __post_init__(self):
         if not self.n_train or not self.splits:
             raise ConfigError("sweep.n_train and sweep.splits must each list at least one value")
+        if self.workers < 1:
+            raise ConfigError(f"sweep.workers={self.workers} must be at least 1")
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,39 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
             log(f"{j.name}: finished, skipped ({j.run_dir})")
     if not todo:
         return []
+    given = images
     if images is None:
         images = open_images(config.data)
     for j in todo:
         check_sizes(len(images), j.config.data)
     save_config(config, Path(out if out is not None else config.sweep.out) / "sweep.json")
+    if config.sweep.workers > 1 and len(todo) > 1:
+        _train_in_parallel(todo, config.sweep.workers, given, log)
+        return todo
     for j in todo:
         result = train(j.config, j.run_dir, images=images, progress=progress)
         log(f"{j.name}: {summarize(result.metrics, j.config.train.loss_weight)} ({j.run_dir})")
     return todo
+
+
+def _train_job(config: Config, run_dir: str, images: torch.Tensor | None) -> dict:
+    """One job in a worker process; without `images` it opens them itself (the same ones)."""
+    from .loop import train
+
+    return train(config, run_dir, images=images, progress=False).metrics
+
+
+def _train_in_parallel(todo: list[Job], workers: int, images, log) -> None:
+    """Train `todo` in `workers` spawned processes, logging each job as it finishes. Each run is
+    the one a single process gives (same config, same seeds); an interrupt reaches every
+    worker, which checkpoints as a single process does."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context) as pool:
+        futures = {pool.submit(_train_job, j.config, str(j.run_dir), images): j for j in todo}
+        for future in as_completed(futures):
+            j = futures[future]
+            log(f"{j.name}: {summarize(future.result(), j.config.train.loss_weight)} "
+                f"({j.run_dir})")
