@@ -47,6 +47,7 @@ def test_identity_has_slope_one_and_no_floor():
     assert m["floor"] == 0.0 and len(m["wavelets"]) == 4
     row = summarize(m)
     assert row["net"] == pytest.approx(1.0, abs=1e-6) and row["points"] == 4
+    assert row["noise_kept"] == pytest.approx(1.0, rel=0.1)  # the identity keeps all the noise
 
 
 def test_slopes_cli_files(tmp_path, capsys):

@@ -81,11 +81,13 @@ def _f(v, digits=2) -> str:
 
 def scaling_table(cells: list[dict]) -> str:
     header = ["size", "steps", "alpha", "net slope", "optimum", "wavelets", "fit range "
-              "(sigma x 255, points)", "net on clean images (dB)", "train time (s)"]
+              "(sigma x 255, points)", "net MSE / sigma^2 there", "net on clean images (dB)",
+              "train time (s)"]
     rows = [[str(c["size"]), str(c["steps"]), f"{c['alpha']:g}", _f(c["net"]),
              _f(c["optimum"]), _f(c["wavelets"]),
              "none" if c["fit_range"] is None else
              f"{c['fit_range'][0] * 255:.3g}-{c['fit_range'][1] * 255:.3g} ({c['points']})",
+             _f(c.get("noise_kept")),
              _f(c["floor_psnr"], 1), _f(c["train_seconds"], 0)] for c in cells]
     return markdown(header, rows)
 
@@ -115,12 +117,13 @@ def _figure(out: Path, cells: list[dict]) -> None:
         x_f.setdefault(label, []).append(c["steps"])
         optimum[f"optimum, alpha={c['alpha']:g}"] = c["optimum"]
     steps = sorted({c["steps"] for c in cells})
-    x_s.update({label: steps for label in optimum})
+    ends = [steps[0] / 1.5, steps[-1] * 1.5]  # the optimum as a line even for one step count
+    x_s.update({label: ends for label in optimum})
     if slopes:
         line_plot(out / "scaling_slope.png", x_s, slopes, xlabel="training steps",
-                          ylabel="PSNR slope over the fit range", logx=True,
-                          dashed={k: [v] * len(steps) for k, v in optimum.items()},
-                          title="C^alpha: the net's slope against image size and training length")
+                  ylabel="PSNR slope over the fit range", logx=True,
+                  dashed={k: [v, v] for k, v in optimum.items()},
+                  title="C^alpha: the net's slope against image size and training length")
     line_plot(out / "scaling_floor.png", x_f, floors, xlabel="training steps",
-                      ylabel="PSNR of the net on clean images (dB)", logx=True,
-                      title="C^alpha: the low-noise floor against size and training length")
+              ylabel="PSNR of the net on clean images (dB)", logx=True,
+              title="C^alpha: the low-noise floor against size and training length")

@@ -69,11 +69,15 @@ def summarize(m: dict, fit_range=None, margin: float = 4.0) -> dict:
     row = {"alpha": m["alpha"], "optimum": opt, "paper": PAPER.get(int(m["alpha"])),
            "fit_range": None if rng is None else [float(v) for v in rng],
            "net_all": fit_loglog_slope(sigmas, m["net"]).psnr_slope, "net": None,
-           "wavelets": None, "points": 0, "intercept": None}
+           "wavelets": None, "points": 0, "intercept": None, "noise_kept": None}
     if rng is not None:
         net = fit_loglog_slope(sigmas, m["net"], rng)
+        inside = (sigmas >= rng[0] * (1 - 1e-9)) & (sigmas <= rng[1] * (1 + 1e-9))
+        # a slope near or above the optimum means little when the net keeps most of the noise
+        kept = np.asarray(m["net"])[inside] / sigmas[inside] ** 2
         row.update(net=net.psnr_slope, intercept=net.intercept, points=net.points,
-                   wavelets=fit_loglog_slope(sigmas, m["wavelets"], rng).psnr_slope)
+                   wavelets=fit_loglog_slope(sigmas, m["wavelets"], rng).psnr_slope,
+                   noise_kept=float(np.exp(np.log(kept).mean())))
     return row
 
 
@@ -83,15 +87,15 @@ def _f(v) -> str:
 
 def slope_table(rows: list[dict], curves: list[dict], margin: float) -> str:
     header = ["alpha", "optimum alpha/(alpha+1)", "paper (80x80)", "net", "wavelets (best "
-              "threshold)", "fit range (sigma x 255, points)", "net over all sigmas",
-              "net on clean images (MSE, PSNR)"]
+              "threshold)", "fit range (sigma x 255, points)", "net MSE / sigma^2 there",
+              "net over all sigmas", "net on clean images (MSE, PSNR)"]
     cells = []
     for r, m in zip(rows, curves):
         span = ("none: fewer than 3 sigmas with the MSE set by the noise" if r["net"] is None
                 else f"{r['fit_range'][0] * 255:.3g}-{r['fit_range'][1] * 255:.3g} "
                      f"({r['points']})")
         cells.append([f"{r['alpha']:g}", _f(r["optimum"]), _f(r["paper"]), _f(r["net"]),
-                      _f(r["wavelets"]), span, _f(r["net_all"]),
+                      _f(r["wavelets"]), span, _f(r["noise_kept"]), _f(r["net_all"]),
                       f"{m['floor']:.2e}, {float(psnr_db(m['floor'])):.1f} dB"])
     note = (f"\nPSNR slopes d PSNR_out / d PSNR_in. Fit range: the sigmas where the net's MSE is "
             f"at least {margin:g}x its error on clean images and at most 1/{margin:g} of the "
