@@ -10,9 +10,9 @@ output PSNR against input PSNR over 15-100/255 (MSE at 8 log-spaced sigmas).
     python benchmarks/recipe.py [--data calpha2,fashion32] [--steps 600] [--variants "a;b"]
                                 [--match] [--out results.json]
 
-`--match` adds the steps the best recipe needs to reach the mean PSNR (over the seven sigmas)
-of the `today` recipe trained 5x longer, as a ratio. Results accumulate in `--out` (JSON), so
-an interrupted run resumes where it stopped.
+`--match` adds the steps the best recipe needs to reach the PSNR of the `today` recipe trained
+5x longer (its mean over 2-100/255, and at every one of those sigmas), as a ratio. Results
+accumulate in `--out` (JSON), so an interrupted run resumes where it stopped.
 """
 
 import argparse
@@ -52,23 +52,27 @@ DATA = {
 
 # Each variant: the recipe fields it sets on top of the base run. "today" is the recipe before
 # this ablation (Kaiming init everywhere, BF-norm gains 1, plain loss, halving schedule).
+# "modern" is the default; the "modern+EMA" rows were measured around it with a weight average
+# (decay 0.999) on, before "modern+EMA" against "modern" showed the average changes nothing
+# here (within 0.1 dB at 600 and 3000 steps): the default then turned it off.
+MODERN_EMA = ["train.recipe=modern", "train.ema_decay=0.999"]
 VARIANTS = {
     "today": ["train.recipe=paper", "train.norm_gain_init=ones"],
     "paper": ["train.recipe=paper"],
     "modern": ["train.recipe=modern"],
-    "modern: zero output": ["train.recipe=modern", "train.output_init=zero"],
-    "modern: zero output, gains 1": ["train.recipe=modern", "train.output_init=zero",
-                                     "train.norm_gain_init=ones"],
-    "modern: no EMA": ["train.recipe=modern", "train.ema_decay=0"],
-    "modern: plain loss": ["train.recipe=modern", "train.loss_weight=none"],
-    "modern: inverse-variance loss": ["train.recipe=modern", "train.loss_weight=inverse_variance"],
-    "modern: halving lr": ["train.recipe=modern", "train.lr_schedule=halving"],
-    "modern: clip 1": ["train.recipe=modern", "train.grad_clip=1.0"],
-    "modern: gains 1": ["train.recipe=modern", "train.norm_gain_init=ones"],
-    "modern: lr 2e-3": ["train.recipe=modern", "train.lr=2e-3"],
-    "modern: s_w 0.1": ["train.recipe=modern", "train.loss_sigma_w=0.1"],
-    "modern: s_w 0.2": ["train.recipe=modern", "train.loss_sigma_w=0.2"],
-    "modern: s_w 0.1, lr 2e-3": ["train.recipe=modern", "train.loss_sigma_w=0.1", "train.lr=2e-3"],
+    "modern+EMA": MODERN_EMA,
+    "modern+EMA: zero output": [*MODERN_EMA, "train.output_init=zero"],
+    "modern+EMA: zero output, gains 1": [*MODERN_EMA, "train.output_init=zero",
+                                         "train.norm_gain_init=ones"],
+    "modern+EMA: gains 1": [*MODERN_EMA, "train.norm_gain_init=ones"],
+    "modern+EMA: plain loss": [*MODERN_EMA, "train.loss_weight=none"],
+    "modern+EMA: inverse-variance loss": [*MODERN_EMA, "train.loss_weight=inverse_variance"],
+    "modern+EMA: s_w 0.1": [*MODERN_EMA, "train.loss_sigma_w=0.1"],
+    "modern+EMA: s_w 0.2": [*MODERN_EMA, "train.loss_sigma_w=0.2"],
+    "modern+EMA: halving lr": [*MODERN_EMA, "train.lr_schedule=halving"],
+    "modern+EMA: clip 1": [*MODERN_EMA, "train.grad_clip=1.0"],
+    "modern+EMA: lr 2e-3": [*MODERN_EMA, "train.lr=2e-3"],
+    "modern+EMA: s_w 0.1, lr 2e-3": [*MODERN_EMA, "train.loss_sigma_w=0.1", "train.lr=2e-3"],
     "paper: + EMA": ["train.recipe=paper", "train.ema_decay=0.999"],
     "paper: + balanced loss": ["train.recipe=paper", "train.loss_weight=balanced"],
     "paper: + cosine lr": ["train.recipe=paper", "train.lr_schedule=cosine"],
@@ -115,7 +119,7 @@ def identity_row(data: str, test: torch.Tensor) -> dict:
 def markdown(rows: list[dict]) -> str:
     head = " / ".join(str(s) for s in EVAL_SIGMAS)
     lines = [f"| data | recipe | steps | PSNR (dB) at {head} (/255) | PSNR slope 15-100/255 | "
-             "CPU s |", "| --- | --- | --- | --- | --- | --- |"]
+             "wall s |", "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         psnr = " / ".join("inf" if math.isinf(p) else f"{p:.1f}" for p in r["psnr"])
         lines.append(f"| {r['data']} | {r['variant']} | {r['steps']} | {psnr} | "
@@ -123,13 +127,18 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def steps_to_match(data: str, best: str, target: float, test, done, save) -> str:
-    """The fewest of 150, 300, 600, 1200, 3000 steps at which `best` reaches `target`."""
+def steps_to_match(data: str, best: str, target: dict, test, done, save) -> dict:
+    """The fewest of 150, 300, 600, 1200, 3000 steps at which `best` reaches `target` (today's
+    long run): its mean PSNR over sigma = 2-100/255, and its PSNR at every one of those sigmas."""
+    found = {}
     for steps in (150, 300, 600, 1200, 3000):
-        row = cached(done, save, data, best, steps, test)
-        if np.mean(row["psnr"][1:]) >= target:
-            return f"{steps}"
-    return "more than 3000"
+        psnr = cached(done, save, data, best, steps, test)["psnr"][1:]
+        if "mean" not in found and np.mean(psnr) >= np.mean(target["psnr"][1:]):
+            found["mean"] = steps
+        if all(p >= t for p, t in zip(psnr, target["psnr"][1:])):
+            found["every sigma"] = steps
+            break
+    return found
 
 
 def run_key(data: str, variant: str, steps: int) -> str:
@@ -174,11 +183,13 @@ def main(argv=None) -> int:
         print(markdown(rows), flush=True)
         if args.match:
             long = cached(done, save, data, "today", 5 * args.steps, test)
-            target = float(np.mean(long["psnr"][1:]))  # sigma > 0: the clean PSNR can be inf
-            steps = steps_to_match(data, args.best, target, test, done, save)
-            print(f"\n{data}: {args.best} reaches the mean PSNR (2-100/255) of today's recipe "
-                  f"at {5 * args.steps} steps ({target:.2f} dB) after {steps} steps\n",
-                  flush=True)
+            found = steps_to_match(data, args.best, long, test, done, save)
+            for criterion in ("mean", "every sigma"):
+                steps = found.get(criterion)
+                ratio = f"{5 * args.steps / steps:.1f}x fewer" if steps else "not within 3000"
+                print(f"{data}: {args.best} matches today's {5 * args.steps}-step PSNR "
+                      f"({criterion}, 2-100/255) after {steps or '> 3000'} steps: {ratio}",
+                      flush=True)
     return 0
 
 
