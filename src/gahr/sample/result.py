@@ -17,7 +17,8 @@ class SampleResult:
     NaN, so a failed sample can never pass for an image. `steps` (n,): denoiser calls per sample.
     `sigmas`: per sample, the effective noise sigma_t = |d_t| / sqrt(D) at each call.
     `failed`: indices of samples that diverged, went non-finite or ran out of steps, with the
-    reason in `reasons`.
+    reason in `reasons`. `stalled`: samples that `Schedule.stall` stopped early and that count
+    as converged, with the sigma_t of the iterate returned.
     """
 
     samples: torch.Tensor
@@ -26,6 +27,7 @@ class SampleResult:
     failed: list[int] = field(default_factory=list)
     reasons: dict[int, str] = field(default_factory=dict)
     seeds: list[int] = field(default_factory=list)
+    stalled: dict[int, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> torch.Tensor:
@@ -43,14 +45,22 @@ class SampleResult:
         calls = self.steps.double()
         line = (f"{n - len(self.failed)}/{n} samples converged; denoiser calls per sample: "
                 f"mean {calls.mean():.1f}, min {int(calls.min())}, max {int(calls.max())}")
+        if self.stalled:
+            shown = ", ".join(f"#{i} at {s:.3g}" for i, s in list(self.stalled.items())[:5])
+            line += (f"; {len(self.stalled)} stopped early at their lowest sigma_t (stall): "
+                     f"{shown}")
         if self.failed:
             first = self.failed[0]
-            line += f"; failed: {self.failed[:10]} (e.g. #{first}: {self.reasons[first]})"
+            more = ", ..." if len(self.failed) > 10 else ""
+            line += (f"; FAILED: {len(self.failed)} sample(s), #"
+                     f"{', #'.join(map(str, self.failed[:10]))}{more} (e.g. #{first}: "
+                     f"{self.reasons[first]})")
         return line
 
     def save(self, path) -> Path:
-        """Write an .npz (atomically): samples, steps, seeds, failed, and the sigma_t
-        trajectories as an (n, max steps) array padded with NaN."""
+        """Write an .npz (atomically): samples (NaN rows for the failed ones), steps, seeds,
+        failed, stalled (with stalled_sigma), and the sigma_t trajectories as an (n, max steps)
+        array padded with NaN."""
         path = Path(path)
         longest = max((len(s) for s in self.sigmas), default=0)
         traj = np.full((len(self.sigmas), longest), np.nan)
@@ -58,7 +68,9 @@ class SampleResult:
             traj[i, :len(s)] = s.cpu().numpy()
         arrays = dict(samples=self.samples.detach().cpu().numpy(),
                       steps=self.steps.cpu().numpy(), seeds=np.asarray(self.seeds, dtype=np.int64),
-                      failed=np.asarray(self.failed, dtype=np.int64), sigmas=traj)
+                      failed=np.asarray(self.failed, dtype=np.int64), sigmas=traj,
+                      stalled=np.asarray(list(self.stalled), dtype=np.int64),
+                      stalled_sigma=np.asarray(list(self.stalled.values()), dtype=np.float64))
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
         return path

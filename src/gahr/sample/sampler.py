@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from ..devices import device_of
 from ..errors import ConfigError, ShapeError
 from .result import SampleResult
-from .schedule import FixedBudget, Policy, resolve_schedule
+from .schedule import STALL_TOLERANCE, FixedBudget, Policy, resolve_schedule
 
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
 
@@ -139,8 +139,9 @@ def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy: Policy
             state.finish(batch.index[done], task.final(batch.y, x_hat, d, batch.index_t)[sel])
         state.fail(batch.index[~finite], f"diverged: sigma_t non-finite or above {sigma_max:g}")
         state.fail(batch.index[late], f"did not reach the stopping level in {limit} calls")
-        bar.update(int((~finite | done | late).sum()))
-        keep = finite & ~done & ~late
+        stalled = state.stall(batch, sigma, finite & ~done & ~late, policy, task, x_hat, d)
+        bar.update(int((~finite | done | late | stalled).sum()))
+        keep = finite & ~done & ~late & ~stalled
         h, gamma = policy.step(batch.t[keep], sigma[keep])
         batch = batch.advance(keep, d, h, gamma, sigma)
         iteration += 1
@@ -198,6 +199,32 @@ class _State:
         self.steps = np.zeros(n, dtype=np.int64)
         self.traj = [[] for _ in range(n)]
         self.reasons: dict[int, str] = {}
+        self.stalled: dict[int, float] = {}
+        self.lowest = np.full(n, np.inf)  # lowest sigma_t so far, the call it came at, and
+        self.lowest_t = np.zeros(n, dtype=np.int64)  # the output there (with Schedule.stall)
+        self.best: torch.Tensor | None = None
+
+    def stall(self, batch, sigma, running, policy, task, x_hat, d) -> np.ndarray:
+        """With `policy.stall` (see `Schedule`): keep each sample's output at its lowest sigma_t
+        so far; stop the running samples whose lowest sigma_t is within STALL_TOLERANCE sigma_L
+        and has not fallen for `stall` calls, returning that output. The mask of those."""
+        stall = getattr(policy, "stall", None)
+        if stall is None:
+            return np.zeros(len(batch), dtype=bool)
+        if self.best is None:
+            self.best = torch.full_like(self.samples, float("nan"))
+        lower = running & (sigma < self.lowest[batch.index])
+        if lower.any():
+            i, sel = batch.index[lower], torch.from_numpy(lower).to(x_hat.device)
+            self.lowest[i], self.lowest_t[i] = sigma[lower], batch.t[lower]
+            out = task.final(batch.y[sel], x_hat[sel], d[sel], batch.index_t[sel])
+            self.best[torch.from_numpy(i).to(self.best.device)] = out.to(self.best.dtype)
+        near = self.lowest[batch.index] <= STALL_TOLERANCE * policy.sigma_L
+        stopped = running & near & (batch.t - self.lowest_t[batch.index] >= stall)
+        for i in batch.index[stopped].tolist():
+            self.samples[i] = self.best[i]
+            self.stalled[i] = float(self.lowest[i])
+        return stopped
 
     def record(self, batch, sigma):
         self.steps[batch.index] = batch.t
@@ -216,7 +243,8 @@ class _State:
         sigmas = [torch.tensor(s, dtype=torch.float64) for s in self.traj]
         failed = sorted(self.reasons)
         return SampleResult(self.samples, torch.from_numpy(self.steps), sigmas, failed,
-                            {i: self.reasons[i] for i in failed}, [int(s) for s in seeds])
+                            {i: self.reasons[i] for i in failed}, [int(s) for s in seeds],
+                            dict(sorted(self.stalled.items())))
 
 
 def resolve_seeds(n: int, generator: torch.Generator | None, seeds) -> list[int]:

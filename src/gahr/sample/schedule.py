@@ -12,6 +12,7 @@ gamma_t^2 = ((1 - beta h_t)^2 - (1 - h_t)^2) sigma_t^2, until sigma_t < sigma_L.
 """
 
 import dataclasses
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -19,6 +20,9 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError
+
+#: `Schedule.stall` watches a sample once its lowest sigma_t is at most this many times sigma_L.
+STALL_TOLERANCE = 2.0
 
 
 def step_size(t: np.ndarray, h_0: float, rule: str) -> np.ndarray:
@@ -51,7 +55,15 @@ class Schedule:
     steps h_t (`rule` "growing": h_0 t / (1 + h_0 (t - 1)); "constant": h_0) with noise
     injection beta (1: none), stop when sigma_t < sigma_L. A sample still running after
     `max_steps` calls (default: 10x the ideal count + 100) has failed; sigma_L = 0 with
-    `max_steps` runs exactly that many calls."""
+    `max_steps` runs exactly that many calls.
+
+    `stall` (beyond the paper; None, the default, is the paper's rule): a sample whose sigma_t
+    has come within `STALL_TOLERANCE` sigma_L and then gone `stall` calls without a new lowest
+    value stops there; it returns its denoised iterate at that lowest sigma_t, counts as
+    converged, and is listed in `SampleResult.stalled` with that sigma_t. It rescues the samples
+    that reach about sigma_L and then drift away (sigma_t rising until it leaves [0,
+    sigma_max]: a failure under the paper's rule); `benchmarks/sampler_failures.py` measures it
+    on the shipped models."""
 
     sigma_0: float = 1.0
     sigma_L: float = 0.01
@@ -59,19 +71,25 @@ class Schedule:
     beta: float = 0.01
     rule: Literal["growing", "constant"] = "growing"
     max_steps: int | None = None
+    stall: int | None = None
 
     def __post_init__(self):
         if self.rule not in ("growing", "constant"):
             raise ConfigError(f"step={self.rule!r}; choose 'growing' (2021) or 'constant' (2024)")
-        if not self.sigma_0 > 0:
-            raise ConfigError(f"sigma_0={self.sigma_0} must be > 0")
+        if not (math.isfinite(self.sigma_0) and self.sigma_0 > 0):
+            raise ConfigError(f"sigma_0={self.sigma_0} must be finite and > 0")
         if not 0 < self.h_0 <= 1 or not 0 < self.beta <= 1:
             raise ConfigError(f"h_0={self.h_0} and beta={self.beta} must lie in (0, 1]")
-        if self.sigma_L < 0 or (self.sigma_L == 0 and self.max_steps is None):
+        if not self.sigma_L >= 0 or (self.sigma_L == 0 and self.max_steps is None):
             raise ConfigError(f"sigma_L={self.sigma_L}: give sigma_L > 0, or sigma_L=0 with "
                               "max_steps to run a fixed number of steps")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError(f"max_steps={self.max_steps} must be >= 1")
+        if not self.sigma_L < self.sigma_0:
+            raise ConfigError(f"sigma_L={self.sigma_L:g} is not below sigma_0={self.sigma_0:g}: "
+                              "the ascent stops when sigma_t < sigma_L, so every sample would "
+                              "stop at once as noise; give sigma_L < sigma_0 (e.g. 0.01)")
+        for name in ("max_steps", "stall"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)} must be >= 1 (or None: off)")
 
     def replace(self, **changes) -> "Schedule":
         """A copy with the given settings changed; None leaves a setting as it is."""
@@ -154,7 +172,8 @@ class FixedBudget:
     def __post_init__(self):
         if self.num_steps < 1:
             raise ConfigError(f"num_steps={self.num_steps} must be >= 1")
-        if not 0 < self.sigma_L < self.sigma_0 or not 0 < self.beta <= 1:
+        if (not 0 < self.sigma_L < self.sigma_0 or not math.isfinite(self.sigma_0)
+                or not 0 < self.beta <= 1):
             raise ConfigError(f"need 0 < sigma_L={self.sigma_L} < sigma_0={self.sigma_0} and "
                               f"beta={self.beta} in (0, 1]")
 

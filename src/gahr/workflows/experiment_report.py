@@ -27,7 +27,8 @@ def grid_entry(path) -> dict:
     """The report entry of the Fig. 1-style grid at `path`."""
     return {"path": str(path), "title": "Fig. 1-style grid",
             "caption": "One column per N: the S1 and S2 models' samples from one seed between "
-            "the closest training images."}
+            "the closest training images. Crossed-out tiles: a failed sample (\"no pair\": no "
+            "seed on which both models converged)."}
 
 
 def summary_row(record: dict, section: MemorizationSection) -> dict:
@@ -93,15 +94,37 @@ def table_lines(results: dict) -> list[str]:
     return lines
 
 
+def crossed_out(shape) -> np.ndarray:
+    """A (C, H, W) tile that cannot pass for an image: mid-gray crossed by a white X."""
+    tile = np.full(shape, 0.5)
+    h, w = shape[-2:]
+    for r in range(h):
+        for c in {round(r * (w - 1) / max(h - 1, 1)), round((h - 1 - r) * (w - 1) /
+                                                               max(h - 1, 1))}:
+            tile[..., r, c] = 1.0
+    return tile
+
+
+def failed_seeds(record: dict) -> dict:
+    """{split: set of sample indices that failed} of one N's record."""
+    return {s: {int(i) for i in record[s].get("failed", {})} for s in SPLITS}
+
+
 def _grid_images(out: Path, records: list[dict]):
-    """Per N: (4, num_samples, C, H, W) stack of the grid rows, and the first seed both kept."""
+    """Per N: (4, num_samples, C, H, W) stack of the grid rows, failed samples (and their
+    nearest-image tiles) crossed out, and the first seed that both models converged on (None
+    when there is none)."""
     stacks, firsts = [], []
     for record in records:
         with np.load(out / f"N{record['n']}.npz") as z:
             rows = [z["nearest_S1"], z["samples_S1"], z["samples_S2"], z["nearest_S2"]]
         stack = np.nan_to_num(np.stack(rows), nan=0.0)
+        cross = crossed_out(stack.shape[2:])
+        for split, rows_of in (("S1", (0, 1)), ("S2", (2, 3))):
+            for i in failed_seeds(record)[split]:
+                stack[list(rows_of), i] = cross
         same = record["same_seed_similarity"] or []
-        firsts.append(next((i for i, v in enumerate(same) if v is not None), 0))
+        firsts.append(next((i for i, v in enumerate(same) if v is not None), None))
         stacks.append(stack)
     return stacks, firsts
 
@@ -110,11 +133,14 @@ def grid_figure(out: Path, records: list[dict]) -> tuple[dict, list]:
     """The Fig. 1-style grid (one column per N, the first seed both models finished) as a
     report entry, and the per-N stacks of every seed."""
     stacks, firsts = _grid_images(out, records)
-    columns = np.stack([stack[:, first] for stack, first in zip(stacks, firsts, strict=True)],
+    columns = np.stack([stack[:, first or 0] for stack, first in zip(stacks, firsts,
+                                                                     strict=True)],
                        axis=1)  # (4 rows, len(N) columns, C, H, W)
     path = save_image_grid(columns.reshape(-1, *columns.shape[2:]), out / FIGURES / "grid.png",
-                           nrow=len(records), titles=[f"N={r['n']}" for r in records],
-                           row_labels=list(ROW_LABELS), title="Same seed, models on S1 and S2")
+                           nrow=len(records), row_labels=list(ROW_LABELS),
+                           titles=[f"N={r['n']}" + (" (no pair)" if f is None else "")
+                                   for r, f in zip(records, firsts, strict=True)],
+                           title="Same seed, models on S1 and S2")
     return grid_entry(path), stacks
 
 
@@ -126,9 +152,11 @@ def draw_figures(out: Path, records: list[dict], table: list[dict], summary: lis
     entries = [grid]
     for record, stack in zip(records, stacks, strict=True):
         n = record["n"]
+        failed = failed_seeds(record)
+        lost = ", ".join(f"#{i}" for i in sorted(failed["S1"] | failed["S2"]))
+        title = f"N={n}: every seed" + (f"; crossed out: failed ({lost})" if lost else "")
         path = save_image_grid(stack.reshape(-1, *stack.shape[2:]), fig_dir / f"grid_N{n}.png",
-                               nrow=stack.shape[1], row_labels=list(ROW_LABELS),
-                               title=f"N={n}: every seed")
+                               nrow=stack.shape[1], row_labels=list(ROW_LABELS), title=title)
         entries.append({"path": str(path), "title": f"N={n}: all seeds"})
         groups = {f"sample vs nearest in {s}": [v for v in record[s].get(
             "nearest_own", {}).get("similarity", []) if v is not None] for s in SPLITS}
