@@ -30,3 +30,13 @@ class ArchitectureError(ConfigError):
 
 class SamplingError(GahrError):
     """A sampler or inverse problem that cannot run as asked."""
+
+
+class OutputError(GahrError):
+    """An output path that cannot be written as asked (a file where a directory is needed, a
+    directory that holds something else)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop on request (Ctrl-C, SIGTERM) after finished work was saved; the message says
+    where it was saved and how to resume."""

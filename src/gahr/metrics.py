@@ -9,13 +9,35 @@ One home for what training, sampling and every analysis measure the same way:
 - `noise_sample(shape, seed)`: z ~ N(0, I) drawn on the CPU from a seed, the same on every
   device; one draw serves every sigma (common random numbers), so curves over sigma differ by
   the noise level only;
-- `evaluate(denoiser, images, sigmas)`: mean PSNR of `denoiser(x + sigma z)` per sigma.
+- `evaluate(denoiser, images, sigmas)`: mean PSNR of `denoiser(x + sigma z)` per sigma;
+- `check_sigma(sigma)`: a noise level that an analysis can use (finite, in (0, MAX_SIGMA]).
 """
+
+import math
 
 import numpy as np
 import torch
 
-from .errors import ShapeError
+from .errors import ConfigError, ShapeError
+
+#: The largest noise level an analysis accepts: 10 times the intensity range. Beyond it the
+#: noisy image carries nothing of the clean one (PSNR below -20 dB) and the denoisers here are
+#: trained up to sigma = 1 (the paper's range).
+MAX_SIGMA = 10.0
+
+
+def check_sigma(sigma, name: str = "sigma") -> float:
+    """`sigma` as a float; ConfigError unless it is finite and in (0, MAX_SIGMA]."""
+    try:
+        value = float(sigma)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={sigma!r} is not a number; give a noise level such as "
+                          "25/255") from None
+    if not math.isfinite(value) or not 0 < value <= MAX_SIGMA:
+        raise ConfigError(f"{name} {value:g} is not usable: give a finite noise level > 0 and "
+                          f"<= {MAX_SIGMA:g} on the [0, 1] intensity scale, e.g. 25/255 (or "
+                          "--sigma255 25 on the 0-255 scale)")
+    return value
 
 
 def psnr(x_hat: torch.Tensor, x: torch.Tensor, data_range: float = 1.0,

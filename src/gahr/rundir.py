@@ -12,13 +12,17 @@ The two model files are the weights format of `gahr.nets` (any directory or file
 them, e.g. a shipped `pretrained:NAME`); a run dir adds the others.
 """
 
+import contextlib
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import torch
 
 from .config import Config, read_config
 from .errors import CheckpointError, ConfigError
+from .io import check_out_dir
 from .nets.registry import MODEL_JSON, WEIGHTS
 
 CONFIG_JSON, CHECKPOINT, METRICS_CSV, FIGURES = (
@@ -55,6 +59,34 @@ class RunDir:
     checkpoint = property(lambda self: self.path / CHECKPOINT)
     metrics_csv = property(lambda self: self.path / METRICS_CSV)
     figures = property(lambda self: self.path / FIGURES)
+
+    def check_writable(self) -> "RunDir":
+        """OutputError unless the path is new, empty or a run dir (config.json or
+        checkpoint.pt): a file or a directory holding other things is refused."""
+        check_out_dir(self.path, (CONFIG_JSON, CHECKPOINT), "training run")
+        return self
+
+    def delete(self) -> None:
+        """Remove the run's own files (those named above) and then the directory if it is
+        left empty; anything else in it stays."""
+        for path in (self.config_json, self.weights, self.model_json, self.checkpoint,
+                     self.metrics_csv):
+            path.unlink(missing_ok=True)
+        if self.figures.is_dir():
+            shutil.rmtree(self.figures)
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
+
+    def weights_digest(self) -> str | None:
+        """SHA-256 of the weights file (None before there is one): what results computed from
+        the model record, so that they are recomputed when the model changes."""
+        if not self.weights.exists():
+            return None
+        digest = hashlib.sha256()
+        with open(self.weights, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
 
     def has_model(self) -> bool:
         """True when the run has written its trained weights."""

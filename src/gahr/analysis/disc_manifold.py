@@ -16,7 +16,7 @@ import torch
 
 from ..data.synthetic import disc_free_params, render_discs
 from ..errors import ConfigError, ShapeError
-from ..metrics import noise_sample
+from ..metrics import check_sigma, noise_sample
 from .eigen import eigen
 from .jacobian import DEFAULT_CHUNK, Denoiser
 
@@ -121,6 +121,7 @@ def disc_analysis(denoiser: Denoiser, params: torch.Tensor, size: int, sigmas, s
     params = torch.as_tensor(params, dtype=torch.float32)
     if params.dim() != 2 or params.shape[1] != 5 or len(params) < 1:
         raise ShapeError(f"disc params must be (n, 5), got {tuple(params.shape)}")
+    sigmas = [check_sigma(s, "noise level") for s in sigmas]
     z = noise_sample((len(params), 1, size, size), seed)
     rows = []
     for sigma in sigmas:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, ShapeError
-from ..metrics import noise_sample
+from ..metrics import check_sigma, noise_sample
 from .jacobian import Denoiser
 from .wavelets import THRESHOLD_GRID, best_threshold_mse
 
@@ -52,11 +52,12 @@ def psnr_slope(mse_slope: float) -> float:
 
 
 def check_sigmas(sigmas, zero: bool = False) -> np.ndarray:
-    """Noise levels as a float64 array: finite and > 0 (>= 0 with `zero`)."""
+    """Noise levels as a float64 array, each checked by `gahr.metrics.check_sigma` (0 also
+    allowed with `zero`)."""
     s = np.asarray(sigmas, dtype=np.float64).ravel()
-    if s.size < 1 or not np.all(np.isfinite(s)) or np.any(s < 0) or (not zero and np.any(s == 0)):
-        raise ConfigError(f"noise levels {list(s)} must be finite and > 0 (the [0, 1] scale)")
-    return s
+    if s.size < 1:
+        raise ConfigError("no noise levels given; list at least one, e.g. 25/255")
+    return np.array([v if zero and v == 0 else check_sigma(v, "noise level") for v in s])
 
 
 def log_sigmas(sigma_min: float, sigma_max: float, num: int) -> np.ndarray:
@@ -103,17 +104,28 @@ def wavelet_mse_curve(images: torch.Tensor, sigmas, seed: int = 0, wavelet: str 
     return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
 
 
+def fit_points(sigmas, sigma_range=None) -> tuple[float, float, np.ndarray]:
+    """(lo, hi, mask of the sigmas inside [lo, hi]) of a slope fit; ConfigError unless the range
+    is made of two noise levels and holds at least two of `sigmas`."""
+    sigmas = check_sigmas(sigmas)
+    if sigma_range is None:
+        lo, hi = sigmas.min(), sigmas.max()
+    else:
+        lo, hi = (check_sigma(v, "fit range bound") for v in sigma_range)
+    keep = (sigmas >= lo * (1 - 1e-9)) & (sigmas <= hi * (1 + 1e-9))
+    if keep.sum() < 2:
+        raise ConfigError(f"fewer than 2 noise levels in the fit range [{lo:g}, {hi:g}]; widen "
+                          "it or sample more sigmas")
+    return float(lo), float(hi), keep
+
+
 def fit_loglog_slope(sigmas, mse, sigma_range: tuple[float, float] | None = None) -> SlopeFit:
     """Fit log MSE = slope * log sigma + intercept on the sigmas inside `sigma_range` (inclusive,
     all when None); at least two points must fall inside."""
     sigmas, mse = check_sigmas(sigmas), np.asarray(mse, dtype=np.float64).ravel()
     if mse.shape != sigmas.shape or np.any(mse <= 0):
         raise ConfigError("need one positive MSE per sigma to fit a log-log slope")
-    lo, hi = sigma_range if sigma_range is not None else (sigmas.min(), sigmas.max())
-    keep = (sigmas >= lo * (1 - 1e-9)) & (sigmas <= hi * (1 + 1e-9))
-    if keep.sum() < 2:
-        raise ConfigError(f"fewer than 2 noise levels in the fit range [{lo}, {hi}]; widen it "
-                          "or sample more sigmas")
+    lo, hi, keep = fit_points(sigmas, sigma_range)
     slope, intercept = np.polyfit(np.log(sigmas[keep]), np.log(mse[keep]), 1)
     return SlopeFit(float(slope), float(intercept), float(lo), float(hi), int(keep.sum()))
 

@@ -25,8 +25,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..io import check_out_dir
     from ..nets import load_seed_checkpoint, save
+    from ..rundir import CHECKPOINT, CONFIG_JSON, MODEL_JSON, WEIGHTS
 
+    check_out_dir(args.out, (WEIGHTS, MODEL_JSON), "converted model",
+                  forbidden=(CONFIG_JSON, CHECKPOINT))
     if args.arch == "unet":
         config = dict(num_blocks=args.num_blocks, num_enc_conv=args.num_enc_conv,
                       num_mid_conv=args.num_mid_conv, num_dec_conv=args.num_dec_conv)

@@ -27,7 +27,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ConfigError, DataError
-from ..io import atomic_path
+from ..io import atomic_path, check_out_file, make_parent
 from .dedup import near_duplicates
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
@@ -174,12 +174,10 @@ def _write_rows(array: np.ndarray, rows: np.ndarray, out: Path, chunk: int = 409
 def prepare_folder(folder, out, *, preset=None, crop=None, size=None, gray=None,
                    dedup: float | None = 0.95, progress: bool = True) -> PrepareSummary:
     """Cache the images under `folder` as uint8 (N, C, H, W) in the .npy file `out`."""
-    out = Path(out)
-    if out.suffix != ".npy":
-        raise ConfigError(f"the cache file must end in .npy, got {out.name}")
+    out = check_out_file(out, (".npy",), "image cache")
     settings = resolve_geometry(preset, crop, size, gray)
     files = find_images(folder)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_parent(out)
     fd, staging = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".staging", dir=out.parent)
     os.close(fd)
     try:

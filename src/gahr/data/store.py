@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ConfigError, DataError, ShapeError
-from ..io import atomic_path, save_json
+from ..io import atomic_path, check_out_file, save_json
 from ._util import check_count, check_options
 
 SYNTHETIC_SOURCES = ("calpha", "discs")
@@ -48,11 +48,18 @@ def save_images(images: torch.Tensor, path, dtype: str = "float32") -> Path:
 
 
 def _check_range(array: np.ndarray, path: Path) -> None:
+    """DataError naming the first image with a NaN/inf value, or with values outside [0, 1]."""
     for start in range(0, len(array), _CHUNK):
         part = np.asarray(array[start:start + _CHUNK])
-        if not np.isfinite(part).all() or part.min(initial=0) < 0 or part.max(initial=0) > 1:
-            raise DataError(f"{path} holds values outside [0, 1] or non-finite ones (images "
-                            f"from {start}); rescale the images to [0, 1] before saving")
+        finite = np.isfinite(part.reshape(len(part), -1)).all(axis=1)
+        if not finite.all():
+            first = start + int(np.flatnonzero(~finite)[0])
+            raise DataError(f"{path} holds NaN or infinite values (the first in image "
+                            f"{first}); remove or repair those images and save the file again")
+        if part.min(initial=0) < 0 or part.max(initial=0) > 1:
+            raise DataError(f"{path} holds values in [{part.min():.3g}, {part.max():.3g}] (images "
+                            f"from {start}), outside [0, 1]; rescale the images to [0, 1] "
+                            "before saving")
 
 
 def _map(path: Path) -> np.ndarray:
@@ -236,7 +243,7 @@ def make_dataset(source: str, out, *, n: int, size: int | None = None, seed=0,
         raise ConfigError(f"cannot make {source!r}; generated classes: "
                           f"{', '.join(SYNTHETIC_SOURCES)}")
     check_options(source, options, source_options(source))
-    out = Path(out)
+    out = check_out_file(out, (".npy",), "image set")
     sized = {} if size is None else {"size": size}
     params = None
     if source == "calpha":

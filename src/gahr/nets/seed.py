@@ -8,6 +8,8 @@ Parameter layout of that code (facts read from it; the mapping below is ours):
 - BF-norm: `gammas` and `running_sd`, both shaped (1, C, 1, 1); ours are (C,).
 """
 
+import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -28,7 +30,16 @@ def read_state_dict(path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist or is not a file")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle it refuses: we say it
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "Weights only load failed" not in str(e):
+            raise CheckpointError(f"{path} is not a readable PyTorch file ({e}); pass the .pt "
+                                  "file that the paper's code saved") from None
+        raise CheckpointError(f"{path} holds pickled Python objects besides tensors, which are "
+                              "not loaded (unpickling them could run code); save the state dict "
+                              "alone: torch.save(model.state_dict(), path)") from None
     except Exception as e:  # any failure to parse means: not a usable checkpoint
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{path} is not a readable PyTorch state dict ({first}); "
@@ -43,8 +54,11 @@ def read_state_dict(path) -> dict[str, torch.Tensor]:
 def seed_to_gahr(state: dict[str, torch.Tensor], arch: str) -> dict[str, torch.Tensor]:
     """Rename (and reshape) the seed code's tensors to this package's names."""
     out = {}
+    if not state:
+        raise CheckpointError("the state dict holds no tensors; pass the .pt file that the "
+                              "paper's code saved")
     for key, value in state.items():
-        head, *middle, leaf = key.split(".")
+        head, *middle, leaf = key.split(".") if "." in key else (key, "")
         if head not in _PREFIX.get(arch, {}) or leaf not in _LEAF:
             raise CheckpointError(f"tensor {key!r} is not part of the paper's {arch} layout; "
                                   "is --arch right?")

@@ -16,12 +16,15 @@ from ..analysis.eigen import Eigenbasis, eigen
 from ..analysis.jacobian import DEFAULT_CHUNK, Denoiser, as_image
 from ..data import load_image
 from ..errors import DataError
-from ..io import atomic_path, save_json
-from ..metrics import noise_sample, psnr, sigma_label
+from ..io import atomic_path, check_out_dir, save_json
+from ..metrics import check_sigma, noise_sample, psnr, sigma_label
 from ..nets import load_denoiser
 from ..report import eigenvector_grid, image_panel, spectrum_plot
 from ..report.tables import markdown
 from .test_images import fresh_test_images
+
+#: What `eigen_to_files` writes; any of them marks a directory as an eigen analysis's.
+EIGEN_FILES = ("summary.json", "eigen.npz", "triple.png", "spectrum.png", "eigenvectors.png")
 
 
 def default_ranks(K: int, count: int = 16, top: int | None = None) -> list[int]:
@@ -41,19 +44,21 @@ def eigen_to_files(denoiser: Denoiser, x: torch.Tensor, sigma: float, out, seed:
                    k: int | None = None, ranks=None, chunk_size: int | None = DEFAULT_CHUNK,
                    progress: bool = False) -> dict:
     """Noise x (y = x + sigma z, z from `seed`), decompose J(y), write the files; the summary."""
+    sigma = check_sigma(sigma)
+    out = check_out_dir(out, EIGEN_FILES, "eigen analysis")
     x = as_image(x)
-    if sigma <= 0:
-        raise DataError(f"sigma={sigma} must be > 0 (on the [0, 1] scale, e.g. 30/255)")
+    K = x.numel() if k is None else min(int(k), x.numel())
+    if ranks is not None:  # checked before the long work
+        ranks = [int(r) for r in ranks]
+        if not ranks or min(ranks) < 1 or max(ranks) > K:
+            raise DataError(f"ranks {ranks} must lie in 1..{K} (the number of eigenvectors "
+                            "computed)")
     z = noise_sample(x.shape, seed).to(x)
-    y = x + float(sigma) * z
+    y = x + sigma * z
     basis = eigen(denoiser, y, k=k, chunk_size=chunk_size, seed=seed, progress=progress)
     K = len(basis.lambda_k)
     if ranks is None:
         ranks = default_ranks(K, top=round(2 * float(basis.lambda_k.sum())) if k is None else K)
-    ranks = [int(r) for r in ranks]
-    if not ranks or min(ranks) < 1 or max(ranks) > K:
-        raise DataError(f"ranks {ranks} must lie in 1..{K} (the number of eigenvectors computed)")
-    out = Path(out)
     arrays = _arrays(basis, x, y, sigma)
     with atomic_path(out / "eigen.npz") as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, **arrays)
@@ -99,7 +104,7 @@ def _summary(basis: Eigenbasis, x, y, sigma, seed, k, ranks) -> dict:
             "asymmetry_top": basis.asymmetry_top, "top_dim": basis.top_dim,
             "asymmetry_y": basis.asymmetry_y,
             "lambda_top": [float(v) for v in lam[:10]], "ranks": ranks,
-            "files": ["eigen.npz", "triple.png", "spectrum.png", "eigenvectors.png"]}
+            "files": [f for f in EIGEN_FILES if f != "summary.json"]}
 
 
 def eigen_run(run_dir, input, sigmas, out, index: int = 0, seed: int = 0,
@@ -111,13 +116,15 @@ def eigen_run(run_dir, input, sigmas, out, index: int = 0, seed: int = 0,
     per sigma: into `out` for one sigma, into `out/sigma{sigma*255}` for several, with the
     table `eigen_sigmas.md` (and `.json`). The same noise draw z (from `seed`) serves every
     sigma. Returns the summaries."""
+    sigmas = [check_sigma(s) for s in np.atleast_1d(sigmas)]
+    check_out_dir(out, (*EIGEN_FILES, "eigen_sigmas.json", "sigma*/summary.json"),
+                  "eigen analysis")
     denoiser = load_denoiser(run_dir, device=device)
     if input is None:
         images, source = fresh_test_images(run_dir, index + 1, options=options)
         x = images[index:index + 1].to(device)
     else:
         x, source = load_image(input, channels=denoiser.channels, index=index).to(device), input
-    sigmas = [float(s) for s in np.atleast_1d(sigmas)]
     out = Path(out)
     rows = []
     for sigma in sigmas:

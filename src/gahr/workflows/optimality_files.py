@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.optimality import (
+    fit_points,
     log_sigmas,
     markdown_table,
     mse_curve,
@@ -19,7 +20,7 @@ from ..analysis.optimality import (
 )
 from ..data.synthetic import calpha
 from ..errors import ConfigError
-from ..io import atomic_path, save_json
+from ..io import atomic_path, check_out_dir, save_json
 from ..metrics import psnr_db
 from ..nets import load_denoiser
 from ..report import line_plot
@@ -33,6 +34,7 @@ def calpha_optimality(denoisers: dict, alpha: float, out, size: int = 32, n_imag
     """MSE-vs-sigma slopes of each denoiser and of best-threshold wavelets on fresh C^alpha
     images, against the optimum 2 alpha/(alpha+1) (PSNR form alpha/(alpha+1)); writes files."""
     sigmas = log_sigmas(2 / 255, 100 / 255, 10) if sigmas is None else np.asarray(sigmas)
+    fit_points(sigmas, fit_range)  # a bad range fails before the measurements
     images = calpha(n_images, size=size, alpha=alpha, seed=seed, **(calpha_options or {}))
     rows = [slope_row(name, sigmas, mse_curve(den, images, sigmas, seed=seed), fit_range, alpha)
             for name, den in denoisers.items()]
@@ -81,6 +83,11 @@ def optimality_run(run_dirs, data: str, out, alpha: float | None = None, size: i
         raise ConfigError(f"--data {data!r}; choose calpha or discs")
     if data == "calpha" and alpha is None:
         raise ConfigError("--data calpha needs --alpha (the regularity of the test images)")
+    if data == "discs" and fit_range is not None:
+        raise ConfigError("--fit-range sets the slope fit of --data calpha; the disc "
+                          "measurements fit no slope: drop it")
+    check_out_dir(out, [f"{stem}.{ext}" for stem in ("optimality", "discs")
+                        for ext in ("json", "md")], "optimality result")
     names = [Path(r).name or str(r) for r in run_dirs]
     if len(set(names)) != len(names):
         names = [str(r) for r in run_dirs]

@@ -14,7 +14,7 @@ import torch
 
 from ..data import load_image, read_image
 from ..errors import ConfigError, DataError
-from ..io import atomic_path, save_json
+from ..io import atomic_path, check_out_dir, check_out_file, save_json
 from ..metrics import psnr
 from ..nets import load_denoiser
 from ..report import save_image_grid
@@ -23,13 +23,18 @@ from ..sample import SampleResult, make_operator, solve, synthesize
 from ..sample.quality import ssim
 from ..sample.schedule import Policy
 
+#: What `solve_to_files` writes.
+SOLVE_FILES = ("metrics.json", "reconstruction.npz", "measurement.npy", "measured.png")
+
 
 def sample_to_files(run_dir, out, schedule: Policy | None = None, n: int = 64, seed: int = 0,
                     size=None, batch_size=None, device="cpu", png: bool = True,
                     progress: bool = True) -> SampleResult:
     """Draw n samples from the model in `run_dir` under `schedule` (default: the 2021 preset),
     write `out` (.npz, see SampleResult.save) and a PNG grid of the converged samples beside
-    it. `size` (H or (H, W)) defaults to the training size in the model's meta."""
+    it (failed samples are left out of the grid and named in its title; see `result_grid`).
+    `size` (H or (H, W)) defaults to the training size in the model's meta."""
+    check_out_file(out, (".npz",), "samples")
     den = load_denoiser(run_dir, device)
     shape = (den.channels, *_image_size(size, den.meta))
     seeds = [seed * 1_000_000 + i for i in range(n)]
@@ -37,8 +42,8 @@ def sample_to_files(run_dir, out, schedule: Policy | None = None, n: int = 64, s
                         start_mean=den.meta.get("mean_intensity"), device=device,
                         progress=progress)
     result.save(out)
-    if png and len(result.failed) < n:
-        _grid(result.good(), Path(out).with_suffix(".png"))
+    if png:
+        result_grid(result, Path(out).with_suffix(".png"))
     return result
 
 
@@ -50,10 +55,11 @@ def solve_to_files(run_dir, out_dir, task: str, schedule: Policy | None = None, 
     and metrics.json (PSNR/SSIM of each reconstruction and of M M^T x when `input`, the
     ground-truth image, is given). Either `input` (measured here) or `measurement` (.npy of
     M^T x, shape (K,) or (1, K)) plus `size` through the input is needed."""
-    den = load_denoiser(run_dir, device)
-    channels, meta = den.channels, den.meta
     if (input is None) == (measurement is None):
         raise ConfigError("give either an input image (measured here) or a measurement .npy")
+    check_out_dir(out_dir, SOLVE_FILES, "inverse-problem result")
+    den = load_denoiser(run_dir, device)
+    channels, meta = den.channels, den.meta
     truth = load_image(input, channels).to(device) if input is not None else None
     shape = tuple(truth.shape[1:]) if truth is not None else (channels, *_image_size(None, meta))
     mask_t = _read_mask(mask) if mask is not None else None
@@ -67,8 +73,7 @@ def solve_to_files(run_dir, out_dir, task: str, schedule: Policy | None = None, 
     _save_npy(out_dir / "measurement.npy", m.cpu().numpy())
     _grid(op.lift(m).cpu(), out_dir / "measured.png")
     result.save(out_dir / "reconstruction.npz")
-    if len(result.failed) < n:
-        _grid(result.good().cpu(), out_dir / "reconstruction.png")
+    result_grid(result, out_dir / "reconstruction.png")
     metrics = _metrics(result, op, m, truth)
     save_json(metrics, out_dir / "metrics.json")
     return metrics
@@ -127,4 +132,21 @@ def _save_npy(path: Path, array) -> None:
 
 def _grid(images: torch.Tensor, path: Path) -> None:
     save_image_grid(images.detach().cpu().clamp(0, 1), path, save_data=False)
+
+
+def result_grid(result: SampleResult, path: Path) -> Path | None:
+    """A PNG grid of the converged samples only: a failed sample is never drawn as if it were
+    one. When some failed, the title says how many converged and which were left out; when all
+    failed, no grid is written (and an old one at `path` is removed). Returns the path or None."""
+    path = Path(path)
+    n, failed = len(result.samples), result.failed
+    if len(failed) == n:
+        path.unlink(missing_ok=True)
+        return None
+    good = result.good().detach().cpu().clamp(0, 1)
+    if not failed:
+        return save_image_grid(good, path, save_data=False)
+    shown = ", ".join(f"#{i}" for i in failed[:8]) + (", ..." if len(failed) > 8 else "")
+    title = f"{n - len(failed)} of {n} samples; failed, left out: {shown}"
+    return save_image_grid(good, path, title=title, save_data=False)
 
