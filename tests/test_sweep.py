@@ -83,7 +83,8 @@ def test_every_n_is_checked_before_the_first_job(tmp_path):
 
 def test_cli_list_prints_one_runnable_command_per_job(tmp_path, capsys):
     toml = tmp_path / "sweep.toml"
-    toml.write_text('[sweep]\nn_train = [1, 5]\nsplits = ["S1", "S2"]\n')
+    toml.write_text('[data]\nnum_images = 64\nn_test = 16\n'
+                    '[sweep]\nn_train = [1, 5]\nsplits = ["S1", "S2"]\n')
     args = ["sweep", str(toml), "--out", str(tmp_path / "runs"), "--set", "train.lr=0.01"]
     assert main([*args, "--list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()

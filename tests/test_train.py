@@ -191,11 +191,26 @@ def test_sigterm_writes_a_checkpoint_and_stops(tmp_path):
 
 def test_extending_epochs_resumes_but_other_changes_are_refused(tmp_path):
     images = discs(64, 16)
-    train(tiny("train.epochs=1"), tmp_path, images=images, progress=False)
-    longer = train(tiny("train.epochs=2"), tmp_path, images=images, progress=False)
+    halving = "train.lr_schedule=halving"
+    train(tiny("train.epochs=1", halving), tmp_path, images=images, progress=False)
+    longer = train(tiny("train.epochs=2", halving), tmp_path, images=images, progress=False)
     assert longer.resumed_from == (1, 0) and longer.metrics["epoch"] == 2
-    with pytest.raises(ConfigError, match="train.lr=0.001, not 0.01"):
-        train(tiny("train.lr=0.01"), tmp_path, images=images, progress=False)
+    with pytest.raises(ConfigError, match=r"train.lr=0.001 \(asked: 0.01\)"):
+        train(tiny("train.lr=0.01", halving), tmp_path, images=images, progress=False)
+    # trained further than asked: not the run asked for
+    with pytest.raises(ConfigError, match=r"train.epochs=2 \(asked: 1\)"):
+        train(tiny("train.epochs=1", halving), tmp_path, images=images, progress=False)
+
+
+def test_cosine_runs_are_not_extended(tmp_path):
+    """The cosine schedule spreads its decay over train.epochs: a 1-epoch run is not the first
+    epoch of a 2-epoch run, so extending it would save a config it was not trained with."""
+    images = discs(64, 16)
+    train(tiny("train.epochs=1", "train.lr_schedule=cosine"), tmp_path, images=images,
+          progress=False)
+    with pytest.raises(ConfigError, match=r"train.epochs=1 \(asked: 2\)"):
+        train(tiny("train.epochs=2", "train.lr_schedule=cosine"), tmp_path, images=images,
+              progress=False)
 
 
 @pytest.mark.parametrize("overrides, images, words", [

@@ -28,6 +28,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands whose finished parts stay on disk and are skipped (or resumed) on a rerun.
+RESUMING = ("demo", "memorization", "reproduce", "sweep", "train")
+
+
+def interrupt_message(command: str, detail: str = "") -> str:
+    """What a Ctrl-C (or SIGTERM) left behind and how to go on, in one line."""
+    if detail:  # the training loop says where its checkpoint is
+        return f"interrupted; {detail}"
+    if command in RESUMING:
+        return ("interrupted; finished work was kept: rerun the same command to resume (finished "
+                "parts are skipped)")
+    return "interrupted; no output was written (outputs are written whole at the end)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -39,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except GahrError as e:
         print(f"gahr {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"gahr {args.command}: interrupted; finished work was kept", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        print(f"gahr {args.command}: {interrupt_message(args.command, str(e))}",
+              file=sys.stderr)
         return 130
     return int(result or 0)
 

@@ -22,6 +22,10 @@ def register(sub) -> None:
                    "REPO/README.md between its demo markers, save it as REPO/docs/"
                    "demo_summary.md and copy the gallery figures to REPO/docs/gallery "
                    "(REPO default: .)")
+    p.add_argument("--retrain", action="store_true",
+                   help="compute again (replacing them) the stages saved with other settings: "
+                   "runs trained with another config, an eigen result another command wrote "
+                   "into OUT/eigen; without it they are refused")
     p.set_defaults(func=run)
 
 
@@ -33,7 +37,8 @@ def run(args) -> int:
     if args.dry_run:
         print_json(to_dict(demo_config(args.out, args.quick, args.overrides)))
         return 0
-    result = run_demo(args.out, args.quick, args.overrides, progress=show_progress(args))
+    result = run_demo(args.out, args.quick, args.overrides, progress=show_progress(args),
+                      retrain=args.retrain)
     print("\n".join(result.summary))
     if args.publish is not None:
         from ..workflows.readme import publish

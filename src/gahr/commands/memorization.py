@@ -20,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--analysis-only", action="store_true",
                    help="do not train: fail if a run is missing")
     p.add_argument("--quiet", action="store_true", help="no training progress bar")
+    p.add_argument("--retrain", action="store_true",
+                   help="train again (replacing them) the runs saved with other settings than "
+                   "the config's; without it such runs are refused")
     p.add_argument("--sizes", help="run the experiment at each image side, e.g. 16,32, in "
                    "<sweep.out>-<size>px, and compare the train-test gap against N across sizes "
                    "in <sweep.out>-sizes-<sizes>/; SIZE:BLOCKS (e.g. 16:1,32:2) also sets the "
@@ -39,11 +42,12 @@ def run(args) -> int:
         from ..workflows.sizes import parse_sizes, run_sizes
 
         run_sizes(args.config, overrides, parse_sizes(args.sizes), out=args.out,
-                  train=not args.analysis_only, progress=show_progress(args))
+                  train=not args.analysis_only, progress=show_progress(args),
+                  retrain=args.retrain)
         return 0
     config = load_experiment(args.config, overrides)
     results = run_experiment(config, out=args.out, train=not args.analysis_only,
-                             progress=show_progress(args))
+                             progress=show_progress(args), retrain=args.retrain)
     print("\n".join(table_lines(results)))
     print(f"memorization: {len(results['table'])} values of N analysed")
     return 0

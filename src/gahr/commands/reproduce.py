@@ -52,6 +52,8 @@ def run(args) -> int:
                       + ("ready" if r["ready"] else "not ready: " + "; ".join(r["problems"])))
         return 0
     if not args.name or not args.scale:
+        if args.name:
+            rep.find(args.name)  # an unknown name is the first thing to say
         raise GahrError("name a result and a scale, e.g. `gahr reproduce memorization-grid "
                         "--scale cpu`; `gahr reproduce --list` names them")
     if args.dry_run:

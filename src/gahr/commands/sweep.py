@@ -23,6 +23,9 @@ def register(sub) -> None:
     group.add_argument("--job", type=int, metavar="I", help="run job I only (0-based)")
     group.add_argument("--dry-run", action="store_true", help="print the resolved config")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--retrain", action="store_true",
+                   help="train again (replacing them) the runs saved with other settings than "
+                   "the config's; without it such runs are refused")
     p.set_defaults(func=run)
 
 
@@ -36,12 +39,35 @@ def job_command(args, index: int) -> str:
             words += [f"--{flag}", str(getattr(args, flag))]
     if args.compile:
         words.append("--compile")
+    if args.retrain:
+        words.append("--retrain")
     return shlex.join(words + ["--job", str(index)])
+
+
+def list_jobs(args, config) -> None:
+    """Print one command per job, after checking every N against the data (and saying when
+    test images must come from the other split); runs saved with other settings are marked."""
+    from ..train import is_finished, sweep_jobs
+    from ..train.checkpoint import config_changes
+    from ..train.dataset import check_sizes, count_images, split_note
+
+    jobs = sweep_jobs(config, args.out)
+    num = count_images(config.data)
+    for job in jobs:
+        check_sizes(num, job.config.data)
+    for i, job in enumerate(jobs):
+        changed = config_changes(job.run_dir, job.config)
+        state = ("  # trained with other settings: needs --retrain" if changed else
+                 "  # finished" if is_finished(job.run_dir, config.train.epochs) else "")
+        print(f"{job_command(args, i)}  # {job.name} -> {job.run_dir}{state}")
+    notes = {split_note(num, job.config.data) for job in jobs} - {None}
+    for note in sorted(notes):
+        print(f"# {note}")
 
 
 def run(args) -> int:
     from ..config import ExperimentConfig, SweepConfig, load_config, read_toml, to_dict
-    from ..train import is_finished, run_sweep, sweep_jobs
+    from ..train import run_sweep
     from ..workflows.experiment import run_experiment
 
     experiment = "memorization" in read_toml(args.config)
@@ -51,17 +77,17 @@ def run(args) -> int:
         print(json.dumps(to_dict(config), indent=2))
         return 0
     if args.list:
-        for i, job in enumerate(sweep_jobs(config, args.out)):
-            done = "  # finished" if is_finished(job.run_dir, config.train.epochs) else ""
-            print(f"{job_command(args, i)}  # {job.name} -> {job.run_dir}{done}")
+        list_jobs(args, config)
         return 0
     if experiment and args.job is None:  # the whole experiment, as `gahr memorization`
         from ..workflows.experiment_report import table_lines
 
-        results = run_experiment(config, out=args.out, progress=show_progress(args))
+        results = run_experiment(config, out=args.out, progress=show_progress(args),
+                                 retrain=args.retrain)
         print("\n".join(table_lines(results)))
         print(f"sweep: memorization analysis of {len(results['table'])} values of N written")
         return 0
-    ran = run_sweep(config, out=args.out, job=args.job, progress=show_progress(args))
+    ran = run_sweep(config, out=args.out, job=args.job, progress=show_progress(args),
+                    retrain=args.retrain)
     print(f"sweep: {len(ran)} job(s) trained")
     return 0

@@ -24,6 +24,43 @@ def open_images(data: DataConfig) -> torch.Tensor:
                         **data.options)
 
 
+def count_images(data: DataConfig) -> int:
+    """How many images `open_images(data)` gives, without generating synthetic ones or reading
+    an .npy file's pixels."""
+    from ..data.store import SYNTHETIC_SOURCES, image_count, source_kind
+
+    kind = source_kind(data.source)
+    if kind in SYNTHETIC_SOURCES and data.num_images is not None:
+        return data.num_images
+    if kind == "npy":
+        total = image_count(data.source)
+        return total if data.num_images is None else min(total, data.num_images)
+    return len(open_images(data))
+
+
+def borrowed_test_images(num: int, data: DataConfig) -> int:
+    """How many of an S1/S2 run's test images come from the other split (the other model's
+    training set) because fewer than `data.n_test` images lie outside both: 0 for split "all"
+    or when enough are left."""
+    if data.split == "all":
+        return 0
+    n = check_sizes(num, data)
+    rest = num - 2 * n
+    return max(0, min(data.n_test - rest, n))
+
+
+def split_note(num: int, data: DataConfig) -> str | None:
+    """A one-line note when `borrowed_test_images` is not 0, else None."""
+    borrowed = borrowed_test_images(num, data)
+    if not borrowed:
+        return None
+    other = "S2" if data.split == "S1" else "S1"
+    return (f"note: N={data.n_train} leaves {num - 2 * check_sizes(num, data)} of the {num} "
+            f"images outside S1 and S2, so {borrowed} of the {data.n_test} test images of the "
+            f"{data.split} run come from {other} (the other model's training set); lower N, "
+            "data.n_test, or raise data.num_images to keep them apart")
+
+
 def select(images: torch.Tensor, data: DataConfig) -> TrainingData:
     """Split `images` as `data` says.
 

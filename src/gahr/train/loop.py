@@ -16,7 +16,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ..config import Config, save_config, to_dict
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, Interrupted, ShapeError
 from ..metrics import psnr_db
 from ..nets import build, load, save
 from ..rundir import RunDir
@@ -62,6 +62,7 @@ class _Run:
     loss_count: int = 0
     consistent: bool = True  # False while a step is half done: no checkpoint then
     started: float = 0.0  # wall clock at the start of the epoch (or of its resumption)
+    saved_at: tuple[int, int] | None = None  # (epoch, step) of the last checkpoint written
 
 
 def train(config: Config, run_dir, images: torch.Tensor | None = None, *, callbacks=(),
@@ -75,6 +76,7 @@ def train(config: Config, run_dir, images: torch.Tensor | None = None, *, callba
     this; each trains on its own shard of every global batch and only rank 0 writes.
     """
     run_dir = Path(run_dir)
+    RunDir(run_dir).check_writable()
     d = D.setup(config.train.device, config.train.threads)
     try:
         if is_finished(run_dir, config.train.epochs):
@@ -100,6 +102,8 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
     ckpt = load_checkpoint(run_dir)
     if ckpt is not None:
         _restore(run, ckpt)
+        if d.is_main:  # also without a progress bar: a resumed run says where it resumed
+            tqdm.write(f"resuming {run_dir} from its checkpoint at {_where(run, tc)}")
     log = MetricsLog(run_dir, keep_until_epoch=run.epoch, enabled=d.is_main)
     row = _last_row(run_dir) if d.is_main else {}
     with StopRequest() as stop:
@@ -113,7 +117,7 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
         except KeyboardInterrupt:
             if d.is_main and run.consistent:
                 _checkpoint(run, run_dir)
-            raise
+            raise Interrupted(_stopped_message(run, tc, run_dir)) from None
         finally:
             log.close()
     if d.is_main:
@@ -122,6 +126,22 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
     resumed = (ckpt["epoch"], ckpt["step"]) if ckpt is not None else None
     return TrainResult(run_dir, _evaluated_net(run, tc), row, resumed_from=resumed,
                        is_main=d.is_main)
+
+
+def _where(run: _Run, tc, at: tuple[int, int] | None = None) -> str:
+    """A position in training as people count it, e.g. "epoch 3/10, step 17/40"."""
+    epoch, step = at if at is not None else (run.epoch, run.step)
+    if step == 0:
+        return f"the start of epoch {epoch + 1}/{tc.epochs}" if epoch < tc.epochs else \
+            f"the end of epoch {epoch}/{tc.epochs}"
+    return f"epoch {epoch + 1}/{tc.epochs}, step {step}/{run.steps}"
+
+
+def _stopped_message(run: _Run, tc, run_dir) -> str:
+    if run.saved_at is None:
+        return f"no checkpoint was written yet in {run_dir}; rerun the same command to start over"
+    return (f"checkpoint at {_where(run, tc, run.saved_at)} in {RunDir(run_dir).checkpoint}; "
+            "rerun the same command to resume from there")
 
 
 def build_net(config: Config, images: torch.Tensor) -> nn.Module:
@@ -158,8 +178,7 @@ def _make_run(net, data: TrainingData, tc, d, steps: int) -> _Run:
         model = nn.parallel.DistributedDataParallel(net, device_ids=ids)
     if tc.compile:
         model = torch.compile(model)
-    # Fused Adam runs one kernel for all parameters instead of a Python loop over them.
-    optimizer = torch.optim.Adam(net.parameters(), lr=tc.lr, fused=True)
+    optimizer = make_adam(net, tc.lr)
     rng = torch.Generator(d.device).manual_seed(tc.seed)
     images = data.train.to(d.device)
     noise = torch.empty((tc.batch_size, *images.shape[1:]), device=d.device)
@@ -169,12 +188,24 @@ def _make_run(net, data: TrainingData, tc, d, steps: int) -> _Run:
                 loss_sum=zero)
 
 
+def make_adam(net: nn.Module, lr: float) -> torch.optim.Optimizer:
+    """Adam, fused (one kernel for all parameters instead of a Python loop over them) where
+    torch has the fused kernel for the parameters' device: CUDA, and CPU from torch 2.4 on.
+    Older torch refuses `fused=True` on CPU with a RuntimeError; it then gets the default
+    (foreach) Adam, the same update computed in another order."""
+    try:
+        return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
+    except RuntimeError:
+        return torch.optim.Adam(net.parameters(), lr=lr)
+
+
 def _restore(run: _Run, ckpt: dict) -> None:
     run.net.load_state_dict(ckpt["model"])
     run.optimizer.load_state_dict(ckpt["optimizer"])
     run.rng.set_state(ckpt["noise_rng"])
     run.epoch, run.step, run.loss_count = ckpt["epoch"], ckpt["step"], ckpt["loss_count"]
     run.loss_sum.fill_(ckpt["loss_sum"])
+    run.saved_at = (run.epoch, run.step)
     if run.ema is not None:
         run.ema.load_state_dict(ckpt["ema"])
 
@@ -301,6 +332,7 @@ def _checkpoint(run: _Run, run_dir) -> None:
     save_checkpoint(run_dir, net=run.net, optimizer=run.optimizer, noise_rng=run.rng,
                     epoch=run.epoch, step=run.step, loss_sum=run.loss_sum.item(),
                     loss_count=run.loss_count, ema=run.ema)
+    run.saved_at = (run.epoch, run.step)
 
 
 def _finish(run: _Run, config: Config, data: TrainingData, run_dir, rows) -> None:

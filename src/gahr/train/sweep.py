@@ -17,8 +17,9 @@ import torch
 
 from ..config import Config, SweepConfig, save_config
 from ..errors import ConfigError
-from .checkpoint import is_finished
-from .dataset import check_sizes, open_images
+from ..rundir import RunDir
+from .checkpoint import config_changes, describe_changes, is_finished
+from .dataset import check_sizes, open_images, split_note
 from .metrics import summarize
 
 
@@ -50,11 +51,13 @@ def sweep_jobs(config: SweepConfig, out=None) -> list[Job]:
 
 def run_sweep(config: SweepConfig, out=None, job: int | None = None,
               images: torch.Tensor | None = None, progress: bool = True,
-              log: Callable[[str], None] = print) -> list[Job]:
+              log: Callable[[str], None] = print, retrain: bool = False) -> list[Job]:
     """Run job `job` of the sweep, or every unfinished job in order; returns the jobs run.
 
     The image set is loaded once (or taken from `images`) and every N is checked against it
-    before the first job starts. Finished jobs are skipped, interrupted ones resume.
+    before the first job starts. Finished jobs are skipped, interrupted ones resume. A run dir
+    whose saved config differs from its job's (`config_changes`) is refused with ConfigError
+    naming the settings, before anything trains; with `retrain` it is deleted and trained again.
     """
     from .loop import train
 
@@ -62,10 +65,18 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
     if job is not None and not 0 <= job < len(jobs):
         raise ConfigError(f"--job {job} does not exist; this sweep has jobs 0 to {len(jobs) - 1}")
     selected = jobs if job is None else [jobs[job]]
+    for j in selected:
+        RunDir(j.run_dir).check_writable()
+    changed = check_reuse(selected, retrain)
+    for j in selected:
+        if j.name in changed:
+            log(f"{j.name}: trained with other settings ({describe_changes(changed[j.name])}); "
+                f"deleting it to train again (--retrain)")
+            RunDir(j.run_dir).delete()
     todo = [j for j in selected if not is_finished(j.run_dir, config.train.epochs)]
     for j in selected:
         if j not in todo:
-            log(f"{j.name}: finished, skipped ({j.run_dir})")
+            log(f"{j.name}: finished, skipped (trained with these settings; {j.run_dir})")
     if not todo:
         return []
     given = images
@@ -73,6 +84,9 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
         images = open_images(config.data)
     for j in todo:
         check_sizes(len(images), j.config.data)
+        note = split_note(len(images), j.config.data)
+        if note:
+            log(f"{j.name}: {note}")
     save_config(config, Path(out if out is not None else config.sweep.out) / "sweep.json")
     if config.sweep.workers > 1 and len(todo) > 1:
         _train_in_parallel(todo, config.sweep.workers, given, log)
@@ -104,3 +118,17 @@ def _train_in_parallel(todo: list[Job], workers: int, images, log) -> None:
             j = futures[future]
             log(f"{j.name}: {summarize(future.result(), j.config.train.loss_weight)} "
                 f"({j.run_dir})")
+
+
+def check_reuse(jobs: list[Job], retrain: bool = False) -> dict[str, dict]:
+    """{job name: `config_changes`} of the jobs whose run dir holds a run with other settings.
+    Without `retrain`, any such job is a ConfigError that names the settings and the way out."""
+    changed = {j.name: c for j in jobs if (c := config_changes(j.run_dir, j.config))}
+    if changed and not retrain:
+        first = next(j for j in jobs if j.name in changed)
+        others = [name for name in changed if name != first.name]
+        also = f" (also {', '.join(others)})" if others else ""
+        raise ConfigError(f"{first.run_dir} was trained with other settings: "
+                          f"{describe_changes(changed[first.name])}{also}; use another --out, "
+                          "or --retrain to train the changed runs again (replacing them)")
+    return changed

@@ -18,14 +18,17 @@ from ..analysis.eigen import effective_dimension_curve
 from ..config import ExperimentConfig, load_experiment, with_overrides
 from ..devices import torch_threads
 from ..errors import ConfigError
-from ..io import load_json, save_json
+from ..io import check_out_dir, load_json, save_json
 from ..nets import load_denoiser
+from ..rundir import RunDir
 from .demo_report import EFFDIM_SIGMAS, EIGEN_SIGMA, summary_files, write_demo_report
 from .eigen_files import eigen_to_files
 from .experiment import pair_jobs, run_experiment
 from .test_images import fresh_test_images
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+#: Any of these marks a directory as a demo's output (checked before the demo writes into it).
+DEMO_FILES = ("sweep", "eigen", "report.html", "summary.json")
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,13 @@ def demo_config(out, quick: bool = False, overrides=()) -> ExperimentConfig:
 
 
 def run_demo(out="runs/demo", quick: bool = False, overrides=(), progress: bool = True,
-             log=print) -> DemoResult:
+             log=print, retrain: bool = False) -> DemoResult:
     """Run every stage (skipping finished ones); return the report path, the summary lines
-    and the per-N summary rows."""
+    and the per-N summary rows. A stage whose saved results were made with other settings is
+    refused (ConfigError naming them), or with `retrain` computed again: the runs
+    (`run_sweep`), the eigen analysis (`eigen_stage`)."""
     start = time.perf_counter()
-    out = Path(out)
+    out = check_out_dir(out, DEMO_FILES, "demo")
     fresh = not (out / "sweep").exists() and not (out / "eigen").exists()
     config = demo_config(out, quick, overrides)
     if len(config.sweep.n_train) < 2 or set(config.sweep.splits) != {"S1", "S2"}:
@@ -57,28 +62,39 @@ def run_demo(out="runs/demo", quick: bool = False, overrides=(), progress: bool 
                           "S1, S2")
     log(f"[1/3] training {2 * len(config.sweep.n_train)} denoisers -> {out / 'sweep'}, then "
         "same-seed samples and memorization metrics")
-    results = run_experiment(config, progress=progress, log=log)
+    results = run_experiment(config, progress=progress, log=log, retrain=retrain)
     log("[2/3] Jacobian eigen analysis")
     with torch_threads(config.train.threads):
-        eigen = eigen_stage(config, out / "eigen", log=log)
+        eigen = eigen_stage(config, out / "eigen", log=log, retrain=retrain)
     log("[3/3] report")
     page, rows = write_demo_report(out, config, results, eigen)
     lines = summary_files(out, config, rows, eigen, page, time.perf_counter() - start, fresh)
     return DemoResult(page, lines, rows)
 
 
-def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
+def eigen_stage(config: ExperimentConfig, out: Path, log=print, retrain: bool = False) -> dict:
     """`gahr eigen`'s analysis (J(y) at a noisy fresh image, its eigenvalues, eigenvectors and
     figures) for the largest-N S1 model, plus the effective dimension tr J against sigma for
-    the smallest- and largest-N S1 models."""
+    the smallest- and largest-N S1 models.
+
+    eigen.json records the stage's inputs (noise levels, image, N, the models' weights); it is
+    reused only when they are today's and the folder's summary.json is the one it wrote. An
+    eigen result that another command wrote into the folder is refused (ConfigError) unless
+    `retrain`, so the report never shows it beside the demo's own numbers."""
     results_path = out / "eigen.json"
     pairs = pair_jobs(config)
     n_small, n_large = min(pairs, key=_n_key), max(pairs, key=_n_key)
-    if results_path.exists():
-        saved = load_json(results_path)
-        if (saved.get("n_small"), saved.get("n_large")) == (n_small, n_large):
-            log(f"eigen analysis finished, skipped ({results_path})")
-            return saved
+    inputs = _eigen_inputs(config, pairs, n_small, n_large)
+    saved = load_json(results_path) if results_path.exists() else None
+    foreign = _foreign_summary(out, saved)
+    if foreign and not retrain:
+        raise ConfigError(f"{out} holds an eigen analysis the demo did not write ({foreign}); "
+                          "move it away, or pass --retrain to replace it with the demo's")
+    if saved is not None and not foreign and saved.get("inputs") == inputs:
+        log(f"eigen analysis finished, skipped ({results_path})")
+        return saved
+    if saved is not None and not foreign:
+        log("eigen analysis: its inputs changed (models trained again?); computing it again")
     large = load_denoiser(pairs[n_large]["S1"].run_dir)
     small = load_denoiser(pairs[n_small]["S1"].run_dir)
     # A fresh image of the training class, from a seed the training sets never used.
@@ -87,9 +103,32 @@ def eigen_stage(config: ExperimentConfig, out: Path, log=print) -> dict:
     curves = {f"N={n}": effective_dimension_curve(d, x, EFFDIM_SIGMAS, seed=2)
               for n, d in ((n_small, small), (n_large, large))}
     result = {**summary, "n_large": n_large, "n_small": n_small,
-              "effective_dimension_curves": curves}
+              "effective_dimension_curves": curves, "inputs": inputs}
     save_json(result, results_path)
     return result
+
+
+def _eigen_inputs(config: ExperimentConfig, pairs: dict, n_small, n_large) -> dict:
+    """Everything the eigen stage's numbers depend on, as JSON."""
+    models = {f"N={n}": RunDir(pairs[n]["S1"].run_dir).weights_digest()
+              for n in (n_small, n_large)}
+    return {"sigma": EIGEN_SIGMA, "effdim_sigmas": list(EFFDIM_SIGMAS), "n_small": n_small,
+            "n_large": n_large, "image": {"source": config.data.source,
+                                          "size": config.data.size, "fresh_index": 0},
+            "models": models}
+
+
+def _foreign_summary(out: Path, saved: dict | None) -> str | None:
+    """A description of the eigen result in `out` when it is not the one eigen.json recorded
+    (another `gahr eigen --out` into the folder), else None."""
+    path = out / "summary.json"
+    if not path.exists():
+        return None
+    summary = load_json(path)
+    if saved is not None and all(saved.get(k) == v for k, v in summary.items()):
+        return None
+    return (f"sigma={summary.get('sigma', float('nan')):.4g}, seed {summary.get('seed')}; the "
+            f"demo's is at sigma={EIGEN_SIGMA:g}")
 
 
 def _n_key(n):

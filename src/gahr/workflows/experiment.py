@@ -25,17 +25,20 @@ from ..nets import load_denoiser
 from ..rundir import RunDir
 from ..sample import synthesize
 from ..train import open_images, run_sweep, select, sweep_jobs
+from ..train.sweep import check_reuse
 from .experiment_report import write_outputs
 
 
 def run_experiment(config: ExperimentConfig, out=None, train: bool = True,
                    images: torch.Tensor | None = None, progress: bool = True, log=print,
-                   model_of=None) -> dict:
+                   model_of=None, retrain: bool = False) -> dict:
     """The whole experiment, the one way through it: train every unfinished run of the sweep
     (skipped with `train=False`: a missing run then fails), then `analyze_sweep`. `out`: the
-    sweep root (default `sweep.out`). Returns the analysis results."""
+    sweep root (default `sweep.out`). A run trained with other settings than the config's is
+    refused (ConfigError), or with `retrain` trained again. Returns the analysis results."""
     if train:
-        ran = run_sweep(config, out=out, images=images, progress=progress, log=log)
+        ran = run_sweep(config, out=out, images=images, progress=progress, log=log,
+                        retrain=retrain)
         log(f"memorization: {len(ran)} training job(s) run")
     return analyze_sweep(config, out=out, images=images, log=log, model_of=model_of)
 
@@ -60,8 +63,9 @@ def pair_jobs(config: ExperimentConfig, out=None) -> dict:
 
 
 def check_runs(pairs: dict, data=None) -> None:
-    """One-line errors, before any long work, for untrained runs and runs of other image sizes
-    (than each other, or than the sweep's `[data]` when given)."""
+    """One-line errors, before any long work, for untrained runs, runs trained with other
+    settings than their job's (`check_reuse`) and runs of other image sizes (than each other,
+    or than the sweep's `[data]` when given)."""
     sizes = {}
     if data is not None and data.size is not None:  # None: the source's size, known to runs
         sizes["the sweep's [data]"] = (_square(data.size), data.source, None, None)
@@ -80,6 +84,7 @@ def check_runs(pairs: dict, data=None) -> None:
         raise ShapeError(f"the sweep's runs disagree in images: {first} was trained on {sa} at "
                          f"size {a}, {second} on {sb} at size {b}; retrain them with one [data] "
                          "section or analyse them as separate sweeps")
+    check_reuse([job for jobs in pairs.values() for job in jobs.values()])
 
 
 def _square(size):
@@ -165,8 +170,8 @@ def analyze_n(n, jobs: dict, images: torch.Tensor, section: MemorizationSection,
     denoisers = {split: den.eval() if isinstance(den, torch.nn.Module) else den
                  for split, den in denoisers.items()}
     results = sample_pair(denoisers, tuple(images.shape[1:]), section)
-    record = {"n": n, "settings": _settings(section), "seeds": results["S1"].seeds,
-              "same_seed_similarity": None}
+    record = {"n": n, "settings": _settings(section), "models": models_of(jobs),
+              "seeds": results["S1"].seeds, "same_seed_similarity": None}
     arrays = {}
     for split, other in zip(SPLITS, SPLITS[::-1], strict=True):
         res = results[split]
@@ -193,14 +198,34 @@ def _settings(section: MemorizationSection) -> dict:
     return settings
 
 
-def is_finished_n(path: Path, section: MemorizationSection) -> bool:
-    """True when N{n}.json exists and was computed with the current settings."""
+def models_of(jobs: dict) -> dict:
+    """{split: SHA-256 of the run's weights}: which models an N's record was computed from."""
+    return {split: RunDir(job.run_dir).weights_digest() for split, job in sorted(jobs.items())}
+
+
+def stale_reason(path: Path, section: MemorizationSection, jobs: dict | None = None
+                 ) -> str | None:
+    """Why N{n}.json at `path` must be (re)computed: missing, unreadable, other settings, or
+    (with the N's `jobs`) computed from other models; None when it is up to date."""
     if not path.exists():
-        return False
+        return "missing"
     try:
-        return json.loads(path.read_text()).get("settings") == _settings(section)
+        record = json.loads(path.read_text())
     except json.JSONDecodeError:
-        return False
+        return "unreadable"
+    saved, now = record.get("settings") or {}, _settings(section)
+    changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    if changed:
+        return f"computed with other settings ({', '.join(f'memorization.{k}' for k in changed)})"
+    if jobs is not None and record.get("models") != models_of(jobs):
+        return "computed from other models (the runs were trained again)"
+    return None
+
+
+def is_finished_n(path: Path, section: MemorizationSection, jobs: dict | None = None) -> bool:
+    """True when N{n}.json exists and was computed with the current settings (and, with the
+    N's `jobs`, from the runs' current models)."""
+    return stale_reason(path, section, jobs) is None
 
 
 def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | None = None,
@@ -214,10 +239,13 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
     pairs = pair_jobs(config, out)
     check_runs(pairs, config.data)
     adir = analysis_dir(config, out)
-    todo = [n for n in pairs if not is_finished_n(adir / f"N{n}.json", section)]
+    reasons = {n: stale_reason(adir / f"N{n}.json", section, pairs[n]) for n in pairs}
+    todo = [n for n in pairs if reasons[n] is not None]
     for n in pairs:
         if n not in todo:
             log(f"N={n}: analysis finished, skipped ({adir / f'N{n}.json'})")
+        elif reasons[n] != "missing":
+            log(f"N={n}: the saved analysis was {reasons[n]}; computing it again")
     if todo and images is None:
         images = open_images(config.data)
     if model_of is None:

@@ -50,8 +50,9 @@ def size_root(config: ExperimentConfig, size: int, out=None, blocks: int | None 
 
 
 def run_sizes(path, overrides, sizes, out=None, train: bool = True, progress: bool = True,
-              gap_db: float = 1.0, log=print) -> dict:
-    """The experiment of `path` at each image side in `sizes`; see the module docstring."""
+              gap_db: float = 1.0, log=print, retrain: bool = False) -> dict:
+    """The experiment of `path` at each image side in `sizes`; see the module docstring.
+    `retrain`: train runs saved with other settings again (see `run_experiment`)."""
     base = load_experiment(path, overrides)
     tables = {}
 
@@ -64,7 +65,8 @@ def run_sizes(path, overrides, sizes, out=None, train: bool = True, progress: bo
         config = load_experiment(path, settings(size, blocks))
         root = size_root(base, size, out, blocks)
         log(f"size {size_label(size, blocks)}: sweep root {root}")
-        results = run_experiment(config, out=root, train=train, progress=progress, log=log)
+        results = run_experiment(config, out=root, train=train, progress=progress, log=log,
+                                 retrain=retrain)
         tables[size_label(size, blocks)] = results["table"]
     sigmas = base.memorization.sigmas
     summary = summarize_sizes(tables, sigmas, gap_db)
