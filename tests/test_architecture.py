@@ -9,9 +9,8 @@ parsed by `ast` (nothing is imported to build the graph). The rules:
 - nothing imports the command line back (`gahr.cli` is the top; it loads every command);
 - there are no import cycles.
 
-The one kind of exception is a deprecated alias: a module-level `__getattr__` that hands out
-a name which moved up a layer, imported only when someone asks for it. Each one is listed in
-`DEPRECATED_ALIASES` with the release that removes it.
+There are no exceptions: an import inside a module-level `__getattr__` (a lazy alias) is an
+import like any other.
 """
 
 import ast
@@ -20,8 +19,6 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 LIBRARY = ("nets", "data", "oracles", "sample", "train", "analysis")
 APPLICATION = ("report", "workflows", "commands", "cli")
-#: (module, imported module): the release that removes the alias.
-DEPRECATED_ALIASES = {("gahr.data", "gahr.workflows.data_files"): "0.2"}
 MAX_FUNCTION_LINES, MAX_FILE_LINES = 60, 400
 
 
@@ -34,13 +31,6 @@ def module_files() -> dict[str, Path]:
             parts = parts[:-1]
         out[".".join(parts)] = path
     return out
-
-
-def _in_getattr(tree: ast.Module) -> set[int]:
-    """ids of the import nodes inside a module-level `def __getattr__`."""
-    return {id(node) for fn in tree.body
-            if isinstance(fn, ast.FunctionDef) and fn.name == "__getattr__"
-            for node in ast.walk(fn) if isinstance(node, ast.Import | ast.ImportFrom)}
 
 
 def _targets(node, name: str, is_package: bool, known) -> list[str]:
@@ -63,20 +53,17 @@ def _targets(node, name: str, is_package: bool, known) -> list[str]:
     return out
 
 
-def import_graph() -> dict[str, dict[str, bool]]:
-    """{module: {imported gahr module: True when only imported by a __getattr__ alias}}."""
+def import_graph() -> dict[str, set[str]]:
+    """{module: the gahr modules it imports}."""
     files = module_files()
     graph = {}
     for name, path in files.items():
         tree = ast.parse(path.read_text(), filename=str(path))
-        alias_nodes, edges = _in_getattr(tree), {}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                for target in _targets(node, name, path.name == "__init__.py", files):
-                    edges[target] = edges.get(target, True) and id(node) in alias_nodes
-        graph[name] = edges
+        graph[name] = {target for node in ast.walk(tree)
+                       if isinstance(node, ast.Import | ast.ImportFrom)
+                       for target in _targets(node, name, path.name == "__init__.py", files)}
     # The CLI loads every command module by name (pkgutil), which ast cannot see.
-    graph["gahr.cli"].update({m: False for m in files if m.startswith("gahr.commands.")})
+    graph["gahr.cli"].update(m for m in files if m.startswith("gahr.commands."))
     return graph
 
 
@@ -89,16 +76,12 @@ GRAPH = import_graph()
 
 
 def real_edges():
-    """Every import edge but the listed deprecated aliases, and but a module's import of its own
-    parent package (implied by Python's import system, never a layering choice)."""
+    """Every import edge but a module's import of its own parent package (implied by Python's
+    import system, never a layering choice)."""
     for a, targets in GRAPH.items():
-        for b, alias_only in targets.items():
-            if a.startswith(b + "."):
-                continue
-            if (a, b) in DEPRECATED_ALIASES:
-                assert alias_only, f"{a} imports {b} outside its deprecated __getattr__ alias"
-                continue
-            yield a, b
+        for b in targets:
+            if not a.startswith(b + "."):
+                yield a, b
 
 
 def test_the_graph_sees_function_level_imports():

@@ -7,11 +7,8 @@ ICLR 2024).
 
 from .errors import GahrError
 from .nets import Denoiser, load, load_denoiser, save
+from .pretrained import pretrained  # the function: see gahr/pretrained/__init__.py
 
 __version__ = "0.1.0"
 __all__ = ["Denoiser", "GahrError", "load", "load_denoiser", "pretrained", "save", "__version__"]
 
-
-def pretrained(name: str, device="cpu") -> Denoiser:
-    """A small shipped model as a denoiser, by name (see `gahr.nets.pretrained_names()`)."""
-    return load_denoiser(f"pretrained:{name}", device=device)

@@ -28,8 +28,9 @@ __all__ = ["FOLDER_PRESETS", "NAMED_SOURCES", "calpha", "discs", "disjoint_split
 
 
 def __getattr__(name):
-    """Deprecated names, kept until 0.2: `PRESETS` (now `FOLDER_PRESETS`: three modules had a
-    `PRESETS`) and `show_dataset` (drawing is the workflows' job: `gahr.workflows.data_files`)."""
+    """Deprecated name, kept until 0.2: `PRESETS` (now `FOLDER_PRESETS`: three modules had a
+    `PRESETS`). `show_dataset` moved to `gahr.workflows.data_files` (drawing is the workflows'
+    job; the data package imports nothing above it)."""
     import warnings
 
     if name == "PRESETS":
@@ -37,9 +38,6 @@ def __getattr__(name):
                       stacklevel=2)
         return FOLDER_PRESETS
     if name == "show_dataset":
-        warnings.warn("gahr.data.show_dataset is now gahr.workflows.data_files.show_dataset",
-                      DeprecationWarning, stacklevel=2)
-        from ..workflows.data_files import show_dataset  # deprecated alias: the one exception
-
-        return show_dataset
+        raise AttributeError("gahr.data.show_dataset moved to "
+                             "gahr.workflows.data_files.show_dataset")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
