@@ -27,6 +27,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "bad_inputs.md"
+CALPHA = str(ROOT / "configs" / "cpu" / "calpha32_unet.toml")
 TINY_TRAIN = ["--set", "model.arch=bfcnn", "--set", "model.num_kernels=4",
               "--set", "model.num_layers=2", "--set", "train.epochs=1",
               "--set", "train.samples_per_epoch=32", "--set", "train.batch_size=8",
@@ -219,6 +220,38 @@ def cases(t: str) -> list[tuple[str, list[str], int]]:
         ("sample: --budget 0", ["sample", model, "--budget", "0", "--out", f"{t}/s.npz"], 2),
         ("train: --out under a file", ["train", "--out", f"{t}/afile/run", *TINY_TRAIN], 2),
         ("eigen: --out under a file", [*eigen, "--sigma", "0.1", "--out", f"{t}/afile/e"], 2),
+        ("compare: --out is an existing file",
+         ["compare", run, "--patch-size", "3", "--images", "2", "--out", f"{t}/afile"], 2),
+        ("compare: neither --patch-size nor --calibrate", ["compare", run, "--out", f"{t}/m"], 2),
+        ("compare: a NaN noise level",
+         ["compare", run, "--patch-size", "3", "--sigmas", "nan", "--out", f"{t}/m"], 2),
+        ("compare: --patch-size 0", ["compare", run, "--patch-size", "0", "--out", f"{t}/m"], 2),
+        ("compare: more test images than the run holds",
+         ["compare", run, "--patch-size", "3", "--images", "16", "--out", f"{t}/m"], 2),
+        ("compare: a model without its training config",
+         ["compare", model, "--patch-size", "3", "--out", f"{t}/m"], 2),
+        ("slopes: one model for five alphas", ["slopes", model, "--out", f"{t}/sl"], 2),
+        ("slopes: --margin 0", ["slopes", model, "--alphas", "2", "--margin", "0", "--out",
+                                f"{t}/sl"], 2),
+        ("slopes: --out is an existing file",
+         ["slopes", model, "--alphas", "2", "--out", f"{t}/afile"], 2),
+        ("slopes: fit range holding no noise level",
+         ["slopes", model, "--alphas", "2", "--fit-range", "0.5", "0.6", "--out", f"{t}/sl"], 2),
+        ("scaling: preset missing", ["scaling", f"{t}/missing.toml", "--out", f"{t}/sc"], 2),
+        ("scaling --list: --steps 0",
+         ["scaling", CALPHA, "--steps", "0", "--out", f"{t}/sc", "--list"], 2),
+        ("scaling --list: an image side the data refuses",
+         ["scaling", CALPHA, "--sizes", "3", "--out", f"{t}/sc", "--list"], 2),
+        ("scaling: --out is a non-empty directory", ["scaling", CALPHA, "--out", f"{t}/notes"],
+         2),
+        ("symmetry: sigma = 1e9", ["symmetry", model, "--input", img, "--sigmas", "1e9", "--out",
+                                   f"{t}/sy"], 2),
+        ("symmetry: --n-images 0", ["symmetry", model, "--input", img, "--n-images", "0",
+                                    "--out", f"{t}/sy"], 2),
+        ("symmetry: --out is an existing file",
+         ["symmetry", model, "--input", img, "--out", f"{t}/afile"], 2),
+        ("symmetry: no --input for a model without its training data",
+         ["symmetry", model, "--out", f"{t}/sy"], 2),
         ("gahr: unknown command", ["dance"], 2),
     ]
 
@@ -253,7 +286,7 @@ def run_all(tmp: Path) -> list[dict]:
 
 
 def _shown(text: str, tmp: Path) -> str:
-    return text.replace(str(tmp), "$TMP").replace("|", "\\|")
+    return text.replace(str(tmp), "$TMP").replace(f"{ROOT}/", "").replace("|", "\\|")
 
 
 def _without_tiny(argv: list[str]) -> str:

@@ -59,16 +59,16 @@ def atomic_path(path):
 
 
 def check_out_dir(path, markers, kind: str, forbidden=()) -> Path:
-    """Refuse an output directory that cannot be `kind`'s: a file, a non-empty directory that
-    holds none of `markers` (glob patterns of the files `kind` writes), or one that holds any
-    of `forbidden` (another kind's files), whose contents the new outputs would mix with or
+    """Refuse an output directory that cannot be `kind`'s: a file, a directory holding files
+    but none of `markers` (glob patterns of the files `kind` writes), or one that holds any of
+    `forbidden` (another kind's files), whose contents the new outputs would mix with or
     overwrite. Returns the path; nothing is created."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputError(f"output directory {path} is a file; give a directory for the {kind}")
     _check_parents(path, "output directory")
-    if not path.is_dir() or not any(path.iterdir()):
-        return path
+    if not path.is_dir() or not any(p.is_file() for p in path.rglob("*")):
+        return path  # new, or holding no file (e.g. the empty folders of a run that failed)
     other = [m for m in forbidden if (path / m).exists()]
     if other:
         raise OutputError(f"output directory {path} holds {other[0]}, not a {kind}; choose a "

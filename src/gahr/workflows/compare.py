@@ -35,7 +35,8 @@ from ..config import DataConfig
 from ..configfiles import from_dict, to_dict
 from ..devices import torch_threads
 from ..errors import ConfigError, DataError
-from ..io import atomic_path, save_json
+from ..io import atomic_path, check_out_dir, save_json
+from ..metrics import check_sigma
 from ..nets import load_denoiser
 from ..nets.registry import resolve_model_path
 from ..oracles import (
@@ -83,6 +84,10 @@ class CompareSettings:
                               "(one of the two)")
         if self.n_images < 1 or self.samples < 0 or self.batch_size < 1:
             raise ConfigError("n_images and batch_size must be >= 1, samples >= 0")
+        if self.patch_size is not None and self.patch_size < 1 or min(self.patch_sizes) < 1:
+            raise ConfigError("patch sizes must be >= 1 pixel (odd, e.g. 3 or 5)")
+        for sigma in self.sigmas:
+            check_sigma(sigma, "noise level")
         preset(self.sampler, sigma_L=self.sigma_L)  # an unknown sampler fails here
 
     def schedule(self):
@@ -263,7 +268,7 @@ def compare_run(spec, settings: CompareSettings, out, device="cpu", threads: int
     `net`: a denoiser standing in for the saved one (an oracle, in tests)."""
     from .compare_report import write_run_outputs
 
-    out = Path(out)
+    out = check_out_dir(out, ("results.json", "report.html", "*.json"), "comparison")
     out.mkdir(parents=True, exist_ok=True)
     data, data_config = training_data(spec)
     if len(data.test) < settings.n_images:

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from ..errors import ConfigError, DataError
-from ..io import save_json
+from ..io import check_out_dir, save_json
 from ..report import Report, line_plot
 from ..rundir import FIGURES
 from .compare import CompareSettings, compare_run, data_config
@@ -55,7 +55,7 @@ def summary_row(results: dict, same_seed: dict) -> dict:
 def compare_runs(specs, settings: CompareSettings, out, memorization=None, device="cpu",
                  threads: int = 1, log=print) -> dict:
     """compare_run for every spec, then summary.json, figures and the report across them."""
-    out = Path(out)
+    out = check_out_dir(out, ("summary.json", "report.html", "*/results.json"), "comparison")
     labels = [run_label(spec) for spec in specs]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"two runs share a label ({labels}); compare one run per N and split")

@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 
 from ..config import load_config
-from ..io import atomic_path, load_json, save_json
+from ..data import open_dataset
+from ..errors import ConfigError
+from ..io import atomic_path, check_out_dir, load_json, save_json
 from ..metrics import psnr_db
 from ..nets import load_denoiser
 from ..report import line_plot
@@ -37,12 +39,25 @@ def cell_overrides(preset, size: int, steps: int, alpha: float, overrides=()) ->
             f"train.epochs={epochs}", f"train.lr_halve_every={halve}"]
 
 
+def check_cells(preset, sizes, steps, alphas, overrides=()) -> None:
+    """ConfigError, before anything trains, for a step count below 1 or a cell whose config
+    cannot work (each is loaded and checked, e.g. an image side the data refuses)."""
+    bad = [n for n in steps if n < 1]
+    if bad:
+        raise ConfigError(f"--steps {bad[0]}: every cell trains at least one step")
+    for size in sizes:
+        for alpha in alphas:
+            d = load_config(preset, cell_overrides(preset, size, steps[0], alpha, overrides)).data
+            open_dataset(d.source, n=1, size=d.size, seed=d.seed, **d.options)  # one image
+
+
 def cell_dir(out, size: int, steps: int, alpha: float) -> Path:
     return Path(out) / f"size{size}_steps{steps}_alpha{alpha:g}"
 
 
 def scaling_plan(preset, out, sizes, steps, alphas, overrides=()) -> list[str]:
     """One `gahr train` and one `gahr slopes` command line per cell, for a scheduler."""
+    check_cells(preset, sizes, steps, alphas, overrides)
     lines = []
     for size in sizes:
         for n in steps:
@@ -95,6 +110,8 @@ def scaling_table(cells: list[dict]) -> str:
 def scaling_run(preset, out, sizes=(32, 48, 64), steps=(1000, 3000), alphas=(2,), overrides=(),
                 n_images: int = 64, seed: int = TEST_SEED, progress: bool = True) -> list[dict]:
     """Every cell of sizes x steps x alphas, then the table and the figure."""
+    check_cells(preset, sizes, steps, alphas, overrides)
+    check_out_dir(out, ("scaling.json", "size*_steps*_alpha*"), "scaling study")
     cells = [run_cell(preset, out, s, n, a, overrides, n_images, seed, progress)
              for s in sizes for n in steps for a in alphas]
     out = Path(out)

@@ -9,12 +9,14 @@ Writes `slopes.md`, `slopes.json` and `slopes.png` (output against input PSNR pe
 optimum slope drawn through the net's fit over the fit range).
 """
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from ..analysis.optimality import (
     fit_loglog_slope,
+    fit_points,
     log_sigmas,
     meaningful_range,
     mse_curve,
@@ -25,7 +27,7 @@ from ..analysis.optimality import (
 )
 from ..data.synthetic import calpha
 from ..errors import ConfigError
-from ..io import atomic_path, save_json
+from ..io import atomic_path, check_out_dir, save_json
 from ..metrics import psnr_db
 from ..nets import load_denoiser
 from ..report import panel_plot
@@ -131,6 +133,13 @@ def calpha_slopes(models, out, alphas=ALPHAS, sigmas=SIGMAS, fit_range=None, n_i
                   seed: int = TEST_SEED, wavelet: str = "db4", options: dict | None = None,
                   size: int | None = None, margin: float = 4.0, device="cpu") -> list[dict]:
     """Measure one model per alpha (`alpha_models`) and write the slope table and figure."""
+    if not (math.isfinite(margin) and margin >= 1):
+        raise ConfigError(f"--margin {margin:g} must be a finite factor >= 1 (the default 4 "
+                          "keeps sigmas whose error is >= 4x the clean-image error and <= 1/4 "
+                          "of the mean image's)")
+    if fit_range is not None:
+        fit_points(sigmas, fit_range)  # a bad range fails before the measurements
+    check_out_dir(out, ("slopes.json", "slopes.md", "slopes.png"), "slope table")
     by_alpha = alpha_models(models, alphas)
     curves = []
     for alpha, spec in by_alpha.items():

@@ -13,8 +13,9 @@ import torch
 
 from ..analysis.symmetry import MEASURES, symmetry_curve
 from ..data import load_images
-from ..io import atomic_path, save_json
-from ..metrics import noise_sample, psnr
+from ..errors import ConfigError
+from ..io import atomic_path, check_out_dir, save_json
+from ..metrics import check_sigma, noise_sample, psnr
 from ..nets import load_denoiser
 from ..report import line_plot
 from ..report.tables import markdown
@@ -66,11 +67,14 @@ def symmetry_run(models, out, sigmas=DEFAULT_SIGMAS, input=None, n_images: int =
                  seed: int = TEST_SEED, options: dict | None = None, device="cpu") -> dict:
     """Measure every model of `models` (run dirs, files, pretrained:NAME) on the first model's
     fresh test images (or the first `n_images` of the .npy file `input`); write the files."""
+    sigmas = [check_sigma(s, "noise level") for s in sigmas]
+    if n_images < 1:
+        raise ConfigError(f"--n-images {n_images}: measure at least one test image")
+    check_out_dir(out, ("symmetry.json", "symmetry.md"), "symmetry table")
     if input is None:
         images, source = fresh_test_images(models[0], n_images, seed=seed, options=options)
     else:
         images, source = load_images(input, n_images), str(input)
-    sigmas = [float(s) for s in sigmas]
     results = {}
     for spec in models:
         den = load_denoiser(spec, device=device)
