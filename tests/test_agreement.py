@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from gahr.analysis import (
+    agreement,
     agreement_at,
     calibrate_patch_size,
     denoiser_agreement,
@@ -44,6 +45,10 @@ def test_agreement_is_the_per_image_mse(train, test_images):
     same = agreement_at(lambda y: model(y, sigma=sigma), model, test_images, sigma, seed=3)
     assert (same.to_reference == 0).all()
     torch.testing.assert_close(same.to_clean, same.reference_to_clean)
+    both = agreement(net, model, test_images, [0.5, sigma], seed=3, batch_size=2)
+    for name in ("to_reference", "to_clean", "reference_to_clean"):  # stacked = one at a time
+        torch.testing.assert_close(getattr(both[sigma], name), getattr(got, name))
+    assert not torch.allclose(both[0.5].to_clean, got.to_clean)
     every = torch.stack([torch.randperm(30) for _ in range(5)])
     shuffled = agreement_at(net, model, test_images, sigma, seed=3, pixels=every)
     torch.testing.assert_close(shuffled.to_reference, got.to_reference)
@@ -84,21 +89,25 @@ def test_calibration_finds_the_patch_size_of_the_machine_it_is_given(train, test
 
 
 def test_the_cache_keeps_finished_work(train, test_images):
-    """A (model, sigma) already in the cache is not computed again."""
+    """One model call per batch serves every sigma (one sigma per image); a (model, sigma)
+    already in the cache is not computed again, a new sigma alone is."""
     calls = []
 
     class Counting(torch.nn.Module):
         def forward(self, y, sigma=None):
-            calls.append(sigma)
+            calls.append(sigma.tolist())
             return y
     cache: dict = {}
-    args = dict(seed=0, cache=cache)
+    args = dict(seed=0, cache=cache, batch_size=8)
     first = denoiser_agreement(EmpiricalOracle(train), {"id": Counting()}, test_images,
                                [0.1, 0.2], **args)
     again = denoiser_agreement(EmpiricalOracle(train), {"id": Counting()}, test_images,
                                [0.1, 0.2], **args)
-    assert calls == [0.1, 0.2] and first == again
+    assert calls == [[0.1] * 5 + [0.2] * 5] and first == again
     assert set(first) == {"reference", "id"} and set(first["id"]) == {"25.5", "51"}
+    denoiser_agreement(EmpiricalOracle(train), {"id": Counting()}, test_images,
+                       [0.1, 0.3, 0.2], **args)
+    assert calls[1:] == [[0.3] * 5] and set(cache) == {"id@25.5", "id@51", "id@76.5"}
 
 
 def test_sample_correlation_is_pearson_r(train):

@@ -110,3 +110,20 @@ def test_patch_size_schedule_takes_the_nearest_level_in_log_sigma(train, noisy):
     torch.testing.assert_close(schedule(noisy), blind)
     with pytest.raises(ConfigError, match="LocalEmpiricalOracle"):
         PatchSizeSchedule(EmpiricalOracle(train), {0.1: 3})
+
+
+@pytest.mark.parametrize("equivariant", [True, False])
+def test_small_sigma_where_most_logits_are_floored_is_still_exact(train, noisy, equivariant):
+    """At sigma = 0.03 nearly every logit lies more than 600 below the best one (the floor that
+    keeps subnormal numbers out of exp and the matmul): the output is the definition's."""
+    from test_oracles_local import brute_force, brute_patch
+
+    sigma = 0.03
+    expected = brute_force(train, noisy, 3, equivariant, "circular", sigma)
+    q = brute_patch(noisy[0], 2, 2, 3, "circular")
+    d = torch.stack([(q - brute_patch(x.double(), i, j, 3, "circular")).square().sum()
+                     for x in train for i in range(5) for j in range(4)]) / (2 * sigma**2)
+    assert (d - d.min() > 600).double().mean() > 0.5  # the logits of pixel (2, 2)
+    for block in (7, 1 << 18):
+        got = LocalEmpiricalOracle(train, 3, equivariant, sigma, block_size=block)(noisy)
+        torch.testing.assert_close(got, expected, atol=1e-12, rtol=0)

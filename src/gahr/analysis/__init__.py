@@ -8,7 +8,7 @@
 - Memorization (`nearest_neighbors`, `same_seed_similarity`, `cosine_similarity`,
   `ratio_test_fraction`, `fraction_above`, `distance_to_memorization`, `train_test_gap`);
   the train/test gap across image sizes (`gahr.analysis.sizes`).
-- Agreement with analytic models (`agreement_at`, `denoiser_agreement`,
+- Agreement with analytic models (`agreement`, `agreement_at`, `denoiser_agreement`,
   `calibrate_patch_size`, `sample_correlation`, `pixel_sample`): how closely an oracle of
   `gahr.oracles` explains a net's outputs and samples (`gahr compare`).
 The jobs that run these and write files (the memorization experiment, `gahr eigen`, `gahr
@@ -16,6 +16,7 @@ optimality`) are in `gahr.workflows`.
 """
 
 from .agreement import (
+    agreement,
     agreement_at,
     calibrate_patch_size,
     denoiser_agreement,
@@ -51,9 +52,9 @@ from .optimality import (
 )
 
 __all__ = [
-    "EffectiveDimension", "Eigenbasis", "Interval", "agreement_at", "bootstrap_interval",
-    "calibrate_patch_size", "cosine_similarity", "denoiser_agreement", "disc_analysis",
-    "pixel_sample", "sample_correlation",
+    "EffectiveDimension", "Eigenbasis", "Interval", "agreement", "agreement_at",
+    "bootstrap_interval", "calibrate_patch_size", "cosine_similarity", "denoiser_agreement",
+    "disc_analysis", "pixel_sample", "sample_correlation",
     "distance_to_memorization", "effective_dimension", "effective_dimension_curve", "eigen",
     "fit_loglog_slope", "fraction_above", "jacobian", "jacobian_rowwise", "mse_curve",
     "nearest_neighbors", "optimal_mse_slope", "patch_nearest_neighbors", "principal_angles",

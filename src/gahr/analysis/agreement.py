@@ -67,23 +67,35 @@ def _mse(a, b) -> torch.Tensor:
 
 
 @torch.no_grad()
-def agreement_at(reference, model, images: torch.Tensor, sigma: float, *, seed: int,
-                 pixels: torch.Tensor | None = None, batch_size: int = 16) -> Agreement:
-    """Per-image MSEs between `reference(y)` (blind) and `model(y, sigma=sigma)` and of each to
-    the clean image, y = images + sigma z with z = noise_sample(images.shape, seed), over
-    `pixels` ((B, P) flat indices, see `pixel_sample`) or every pixel."""
-    if not sigma > 0:
-        raise ConfigError(f"sigma={sigma} must be > 0")
-    z = noise_sample(images.shape, seed)
+def agreement(reference, model, images: torch.Tensor, sigmas, *, seed: int,
+              pixels: torch.Tensor | None = None, batch_size: int = 16) -> dict:
+    """{sigma: Agreement}: per-image MSEs between `reference(y)` (blind) and
+    `model(y, sigma=sigma)` and of each to the clean image, y = images + sigma z with
+    z = noise_sample(images.shape, seed), over `pixels` ((B, P) flat indices, see
+    `pixel_sample`) or every pixel. Each batch of images goes to the model once at every
+    sigma together (one sigma per image), so a local machine builds its training patches once
+    for all of them."""
+    sigmas = _check_sigmas(sigmas)
+    z, S = noise_sample(images.shape, seed), len(sigmas)
     parts = []
     for i in range(0, len(images), batch_size):
         x = images[i:i + batch_size].float()
-        y = x + float(sigma) * z[i:i + batch_size].to(x.device)
-        px = None if pixels is None else pixels[i:i + batch_size]
-        f, g = _at_pixels(reference(y), px), _model_output(model, y, float(sigma), px)
-        clean = _at_pixels(x, px)
-        parts.append((_mse(g, f), _mse(g, clean), _mse(f, clean)))
-    return Agreement(*(torch.cat(col) for col in zip(*parts, strict=True)))
+        level = torch.tensor(sigmas, dtype=torch.float64).repeat_interleave(len(x))
+        y = x.repeat(S, 1, 1, 1) + level.to(x).view(-1, 1, 1, 1) * z[i:i + batch_size].to(
+            x.device).repeat(S, 1, 1, 1)
+        px = None if pixels is None else pixels[i:i + batch_size].repeat(S, 1)
+        f, g = _at_pixels(reference(y), px), _model_output(model, y, level.to(x.device), px)
+        clean = _at_pixels(x.repeat(S, 1, 1, 1), px)
+        parts.append([m.view(S, -1) for m in (_mse(g, f), _mse(g, clean), _mse(f, clean))])
+    columns = [torch.cat(col, dim=1) for col in zip(*parts, strict=True)]
+    return {sigma: Agreement(*(col[j] for col in columns)) for j, sigma in enumerate(sigmas)}
+
+
+def agreement_at(reference, model, images: torch.Tensor, sigma: float, *, seed: int,
+                 pixels: torch.Tensor | None = None, batch_size: int = 16) -> Agreement:
+    """`agreement` at one sigma."""
+    return agreement(reference, model, images, [sigma], seed=seed, pixels=pixels,
+                     batch_size=batch_size)[float(sigma)]
 
 
 def mean_and_se(values) -> tuple[float, float]:
@@ -93,35 +105,29 @@ def mean_and_se(values) -> tuple[float, float]:
     return float(v.mean()), se
 
 
-def _cached(cache, key, compute) -> dict:
-    """cache[key] (a dict of per-image lists), computed and stored when missing."""
-    if cache is not None and key in cache:
-        return cache[key]
-    result = {name: value.tolist() for name, value in compute()._asdict().items()}
-    if cache is not None:
-        cache[key] = result  # a persistent cache writes here: finished work is kept
-    return result
-
-
 def denoiser_agreement(reference, models: dict, images: torch.Tensor, sigmas, *, seed: int,
                        pixels: int | None = None, batch_size: int = 16,
                        cache: MutableMapping | None = None) -> dict:
-    """`agreement_at` for every model and sigma: {name: {sigma label: per-image lists}}, with
+    """`agreement` for every model: {name: {sigma label: per-image lists}}, with
     {"reference": {sigma label: per-image MSE to clean}} beside. `pixels`: P pixels per image
-    (drawn from `seed + 1`), None for all. `cache` keeps each finished (name, sigma)."""
+    (drawn from `seed + 1`), None for all. `cache` keeps each finished (name, sigma): only
+    the missing sigmas are computed, and each is stored as soon as its model call returns."""
     check_image_sets(images, images, ("test images", "test images"))
     sigmas = _check_sigmas(sigmas)
     px = pixel_sample(len(images), images[0, 0].numel(), pixels, seed + 1)
+    cache = {} if cache is None else cache
     out: dict = {"reference": {}}
     for name, model in models.items():
-        out[name] = {}
-        for sigma in sigmas:
-            def compute(model=model, sigma=sigma):
-                return agreement_at(reference, model, images, sigma, seed=seed, pixels=px,
-                                    batch_size=batch_size)
-            label = sigma_label(sigma)
-            out[name][label] = _cached(cache, f"{name}@{label}", compute)
-            out["reference"][label] = out[name][label]["reference_to_clean"]
+        missing = [s for s in sigmas if f"{name}@{sigma_label(s)}" not in cache]
+        if missing:
+            found = agreement(reference, model, images, missing, seed=seed, pixels=px,
+                              batch_size=batch_size)
+            for sigma, rec in found.items():  # a persistent cache writes here
+                cache[f"{name}@{sigma_label(sigma)}"] = {k: v.tolist()
+                                                        for k, v in rec._asdict().items()}
+        out[name] = {sigma_label(s): cache[f"{name}@{sigma_label(s)}"] for s in sigmas}
+        for label, rec in out[name].items():
+            out["reference"][label] = rec["reference_to_clean"]
     return out
 
 

@@ -46,7 +46,9 @@ from .empirical import EmpiricalOracle, check_train_images
 from .noise_level import noise_variances
 
 BOUNDARIES = ("circular", "zero")
+PIXEL_ROWS = 8192  # query rows per pass of denoise_pixels: ~30-90 MiB of patches at k <= 21
 _BYTES = 8  # float64
+_FLOOR = -600.0  # logits below the reference by more than this are raised to it (see _update)
 
 
 class LocalEmpiricalOracle(nn.Module):
@@ -129,7 +131,10 @@ class LocalEmpiricalOracle(nn.Module):
     def denoise_pixels(self, y: torch.Tensor, pixels: torch.Tensor, sigma=None) -> torch.Tensor:
         """x_hat(y) at some pixels only, (B, C, P): `pixels` (B, P) flat raster indices, one
         row per image; each pixel costs what it costs in `forward` (1/HW of an image), so an
-        MSE over P random pixels per image is estimated HW/P times faster."""
+        MSE over P random pixels per image is estimated HW/P times faster. The pixels of all
+        images (up to 8192 at a time) are the rows of one streamed pass, so the training
+        patches are built once for all of them: batch many images (e.g. several noise levels
+        of each, one sigma per image) into one call."""
         self._check(y)
         B, C, H, W = y.shape
         pixels = torch.as_tensor(pixels, dtype=torch.long, device=y.device)
@@ -146,7 +151,7 @@ class LocalEmpiricalOracle(nn.Module):
         # every image's pixels are rows of one pass: the training patches are built once
         image = torch.arange(B, device=y.device).repeat_interleave(pixels.shape[1])
         queries = flat[image[:, None], index[pixels.flatten()]].flatten(1)  # (B P, k^2 C)
-        s2, step = s2[image], H * W * self._images_per_call()
+        s2, step = s2[image], max(H * W * self._images_per_call(), PIXEL_ROWS)
         out = torch.cat([self._els(queries[i:i + step], s2[i:i + step], index)
                          for i in range(0, len(queries), step)])
         return out.view(B, -1, C).transpose(1, 2).to(y.dtype)
@@ -318,16 +323,19 @@ def _update(state, queries: torch.Tensor, keys: torch.Tensor, centres: torch.Ten
     and the queries with a last column -m. `queries` (..., rows, d + 1) and `keys`
     (..., d + 2, K), augmented as in `_augment`/`_keys`, give l - m in one matmul, so the
     common step is matmul, exp, matmul. Only when e^(l - m) overflows (a logit more than ~709
-    above m) is the block redone with its own maximum as the new reference.
+    above m) is the block redone with its own maximum as the new reference. Logits more than
+    600 below m are raised to -600 before the exponential: e^-600 ~ 1e-261 per term (at most
+    1e-253 relative over 10^8 terms, below float64 precision), and no subnormal numbers reach
+    exp or the matmul, where they ran 4-100x slower (at small sigma most logits are there).
     """
     if state is not None:
         m, acc, shifted = state
-        new = acc + (shifted @ keys).exp_() @ centres
+        new = acc + (shifted @ keys).clamp_min_(_FLOOR).exp_() @ centres
         if torch.isfinite(new).all():
             return m, new, shifted
     logits = queries @ keys[..., :-1, :]
     m_block = logits.amax(-1)
     m_new = m_block if state is None else torch.maximum(m, m_block)
-    e = (logits - m_new[..., None]).exp_() @ centres
+    e = (logits - m_new[..., None]).clamp_min_(_FLOOR).exp_() @ centres
     acc = e if state is None else acc * (m - m_new).exp()[..., None] + e
     return m_new, acc, torch.cat([queries, -m_new[..., None]], dim=-1)
