@@ -74,7 +74,8 @@ def test_the_cli_compares_saved_nets_across_runs(tmp_path, capsys):
                                           {"N": 4, "median_same_seed": 0.75}]}))
     args = ["compare", *map(str, runs), "--oracle", "memorizer", "els", "gaussian",
             "--patch-size", "3", "--sigmas", "25/255", "100/255", "--images", "2",
-            "--pixels", "all", "--samples", "1", "--sample-oracles", "memorizer",
+            "--pixels", "all", "--samples", "1", "--sample-oracles", "memorizer", "els",
+            "--local-sample-max-n", "2",
             "--memorization", str(memo), "--out", str(tmp_path / "cmp")]
     assert main(args) == 2  # gaussian needs N >= 2
     assert "N >= 2" in capsys.readouterr().err
@@ -84,7 +85,9 @@ def test_the_cli_compares_saved_nets_across_runs(tmp_path, capsys):
     assert [(row["N"], row["S1/S2 same-seed similarity (memorization)"]) for row in table] == \
         [(1, 0.25), (4, 0.75)]
     assert all("MSE(net, ELS) @25" in row and "r(net, global memorizer)" in row for row in table)
-    assert "r(net, ELS)" not in table[0]  # ELS did not sample
+    # ELS samples at N = 1 only (--local-sample-max-n 2), LS never (not in --sample-oracles)
+    assert "r(net, ELS)" in table[0] and "r(net, ELS)" not in table[1]
+    assert not any("r(net, LS)" in row for row in table)
     for name in ("r_vs_n", "mse_vs_n_25", "mse_vs_n_100"):
         assert (tmp_path / "cmp" / "figures" / f"{name}.png").exists()
     page = (tmp_path / "cmp" / "report.html").read_text()

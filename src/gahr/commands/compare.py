@@ -47,6 +47,9 @@ def register(sub) -> None:
                    help="same-seed deterministic samples per model (default 8; 0: none)")
     p.add_argument("--sample-oracles", nargs="+", choices=["memorizer", "els", "ls", "gaussian"],
                    help="models that sample (default: all of --oracle)")
+    p.add_argument("--local-sample-max-n", dest="local_sample_max_train", type=int,
+                   default=10000, help="no ELS/LS samples above this N (a full-image call costs "
+                   "O(N (HW)^2); default 10000)")
     p.add_argument("--sigma-L", dest="sigma_L", type=float, default=0.025,
                    help="the sampler's stopping noise level (default 0.025)")
     p.add_argument("--memorization", metavar="RESULTS_JSON",
@@ -68,7 +71,8 @@ def run(args) -> int:
         patch_sizes=tuple(args.patch_sizes), sigmas=tuple(args.sigmas), n_images=args.images,
         pixels=args.pixels, boundary=args.boundary, samples=args.samples,
         sample_oracles=tuple(args.sample_oracles) if args.sample_oracles else None,
-        sigma_L=args.sigma_L, seed=args.seed)
+        sigma_L=args.sigma_L, seed=args.seed,
+        local_sample_max_train=args.local_sample_max_train)
     device = resolve_device(args.device)
     if len(args.runs) == 1 and not args.memorization:
         compare_run(args.runs[0], settings, args.out, device=device, threads=args.threads)

@@ -67,6 +67,8 @@ class CompareSettings:
     boundary: str = "circular"
     samples: int = 8  # same-seed samples per model (0: none)
     sample_oracles: tuple[str, ...] | None = None  # which models sample (None: all)
+    # the local machines sample full images (O(N (HW)^2) per call, ~30 calls): not above this N
+    local_sample_max_train: int = 10000
     sampler: str = "deterministic"
     sigma_L: float | None = 0.025  # as the fashion32 experiment: short-trained nets diverge lower
     seed: int = 0
@@ -284,9 +286,12 @@ def compare_run(spec, settings: CompareSettings, out, device="cpu", threads: int
         outputs = measure_outputs(net, models, test, settings, cache)
         samples, found = {}, {}
         if settings.samples:
-            names = settings.sample_oracles or settings.oracles
-            sampling = {n: sampler_model(n, models[n], outputs["calibration"])
-                        for n in names if n in models}
+            names = [n for n in settings.sample_oracles or settings.oracles if n in models]
+            if len(data.train) > settings.local_sample_max_train:
+                log(f"  no samples of {', '.join(n for n in names if n in LOCAL) or 'none'}: "
+                    f"N={len(data.train)} > local_sample_max_train")
+                names = [n for n in names if n not in LOCAL]
+            sampling = {n: sampler_model(n, models[n], outputs["calibration"]) for n in names}
             mean = float(getattr(net, "meta", {}).get("mean_intensity", data.train.mean()))
             found = run_samples(net, sampling, tuple(test.shape[1:]), mean, settings, out, log)
             samples = compare_samples(found)

@@ -19,6 +19,9 @@ LABELS = {"memorizer": "global memorizer", "gaussian": "fitted Gaussian", "els":
           "ls": "LS"}
 
 
+SHORT = {"memorizer": "memorizer", "gaussian": "Gaussian", "els": "ELS", "ls": "LS"}
+
+
 def label_of(name: str, results: dict) -> str:
     """A model's name in figures: the local machines with their patch size."""
     text = LABELS.get(name, name)
@@ -108,7 +111,7 @@ def draw_samples(fig_dir: Path, results: dict, found: dict) -> list[dict]:
         return []
     names = ["net", *(n for n in found if n != "net")]
     rows = [np.nan_to_num(found[n]["samples"].numpy(), nan=0.0) for n in names]
-    labels = ["net", *(label_of(n, results) for n in names[1:])]
+    labels = ["net", *(SHORT.get(n, n) for n in names[1:])]  # row labels fit beside a cell
     path = save_image_grid(np.concatenate(rows), fig_dir / "samples.png", nrow=len(rows[0]),
                            row_labels=labels, title="Deterministic sampler, same seeds")
     r = ", ".join(f"{label_of(n, results)} {results['samples'][n]['median_pearson_r']:.3f}"
