@@ -161,7 +161,14 @@ def build_models(names, train: torch.Tensor, settings: CompareSettings, device) 
             "gaussian": lambda: GaussianFitOracle(train),
             "els": lambda: LocalEmpiricalOracle(train, k, True, boundary=settings.boundary),
             "ls": lambda: LocalEmpiricalOracle(train, k, False, boundary=settings.boundary)}
-    return {name: make[name]().to(device).eval() for name in names}
+    return {name: make[name]().to(device).eval() for name in names if name not in
+            skipped_models(names, len(train))}
+
+
+def skipped_models(names, n_train: int) -> dict:
+    """{name: why} for the models that a training set of `n_train` images cannot give."""
+    return {"gaussian": "a covariance needs N >= 2"} if "gaussian" in names and n_train < 2 \
+        else {}
 
 
 def _cache_settings(spec, data: DataConfig, settings: CompareSettings) -> dict:
@@ -280,8 +287,10 @@ def compare_run(spec, settings: CompareSettings, out, device="cpu", threads: int
         net = load_denoiser(spec, device) if net is None else net
         test = data.test[:settings.n_images].to(device)
         models = build_models(settings.oracles, data.train.to(device), settings, device)
+        skipped = skipped_models(settings.oracles, len(data.train))
         log(f"compare {spec}: N={len(data.train)} ({data_config.split}), models "
-            f"{', '.join(models)}, {len(test)} test images")
+            f"{', '.join(models)}, {len(test)} test images"
+            + "".join(f"; no {name}: {why}" for name, why in skipped.items()))
         cache = JsonCache(out / "partial.json", _cache_settings(spec, data_config, settings), log)
         outputs = measure_outputs(net, models, test, settings, cache)
         samples, found = {}, {}
@@ -297,5 +306,6 @@ def compare_run(spec, settings: CompareSettings, out, device="cpu", threads: int
             samples = compare_samples(found)
     results = {"spec": str(spec), "n": len(data.train), "split": data_config.split,
                "data": to_dict(data_config), "settings": to_dict(settings),
-               "seconds": dict(cache.seconds), **outputs, "samples": samples}
+               "seconds": dict(cache.seconds), **outputs, "samples": samples,
+               "skipped": skipped}
     return write_run_outputs(out, results, found, log=log)

@@ -131,7 +131,9 @@ def write_run_outputs(out: Path, results: dict, found: dict | None = None, log=p
     title = f"{results['spec']}: N={results['n']} ({results['split']})"
     report = Report(out, f"Analytic models against {title}",
                     intro=f"{results['settings']['n_images']} held-out test images; MSEs over "
-                    f"{results['settings']['pixels'] or 'all'} pixels per image.")
+                    f"{results['settings']['pixels'] or 'all'} pixels per image."
+                    + "".join(f" No {LABELS.get(n, n)}: {why}."
+                              for n, why in results.get("skipped", {}).items()))
     report.add_section("Outputs on noisy test images", _closest(
         results, summ, list(summ["net"])[len(summ["net"]) // 2]) + ".",
         figures=figures, tables=[{"title": "per sigma", "rows": table_rows(results, summ)}])

@@ -55,7 +55,9 @@ def summary_row(results: dict, same_seed: dict) -> dict:
 def compare_runs(specs, settings: CompareSettings, out, memorization=None, device="cpu",
                  threads: int = 1, log=print) -> dict:
     """compare_run for every spec, then summary.json, figures and the report across them."""
-    out = check_out_dir(out, ("summary.json", "report.html", "*/results.json"), "comparison")
+    # */partial.json: a rerun after a stop inside the first run resumes it
+    out = check_out_dir(out, ("summary.json", "report.html", "*/results.json", "*/partial.json"),
+                        "comparison")
     labels = [run_label(spec) for spec in specs]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"two runs share a label ({labels}); compare one run per N and split")
