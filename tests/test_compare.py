@@ -7,6 +7,7 @@ import torch
 
 from gahr.cli import main
 from gahr.config import Config, DataConfig, save_config
+from gahr.errors import GahrError
 from gahr.nets import UNet, save
 from gahr.oracles import EmpiricalOracle
 from gahr.workflows.compare import CompareSettings, compare_run, training_data
@@ -14,10 +15,11 @@ from gahr.workflows.compare import CompareSettings, compare_run, training_data
 SIGMAS = (0.1, 0.5)
 
 
-def make_run(path, n_train: int):
-    """A run dir: an untrained tiny UNet and the [data] of N images of 12x12 discs (S1)."""
+def make_run(path, n_train: int, split: str = "S1"):
+    """A run dir: an untrained tiny UNet (the same weights every time) and the [data] of N
+    images of 12x12 discs."""
     torch.manual_seed(0)
-    data = DataConfig(source="discs", num_images=40, size=12, n_train=n_train, split="S1",
+    data = DataConfig(source="discs", num_images=40, size=12, n_train=n_train, split=split,
                       n_test=8)
     save(UNet(num_kernels=4, num_blocks=1).eval(), path,
          meta={"mean_intensity": 0.3, "data": {"size": 12}})
@@ -114,3 +116,18 @@ def test_a_model_without_its_data_is_refused(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "bare" / "model.safetensors"), "--oracle",
                  "memorizer", "--out", str(tmp_path / "o")]) == 2
     assert "records no [data]" in capsys.readouterr().err
+
+
+def test_the_other_split_net_samples_from_the_same_start(tmp_path):
+    """--other-split samples the sweep's sibling run N{n}_S2 beside the S1 net: two nets with
+    the same weights from the same seeds and start give the same samples (r = 1)."""
+    s1 = make_run(tmp_path / "sweep" / "N4_S1", 4)
+    make_run(tmp_path / "sweep" / "N4_S2", 4, "S2")
+    results = compare_run(s1, settings(oracles=("memorizer",), calibrate=False,
+                                       other_split=True), tmp_path / "out", log=lambda _: None)
+    assert results["samples"]["other_split"]["pearson_r"] == pytest.approx([1.0, 1.0])
+    assert results["samples"]["memorizer"]["pairs"] == 2
+    make_run(tmp_path / "lone" / "N4_S1", 4)
+    with pytest.raises(GahrError, match="N4_S2"):
+        compare_run(tmp_path / "lone" / "N4_S1", settings(oracles=("memorizer",),
+                    calibrate=False, other_split=True), tmp_path / "out2", log=lambda _: None)

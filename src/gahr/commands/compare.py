@@ -50,6 +50,9 @@ def register(sub) -> None:
     p.add_argument("--local-sample-max-n", dest="local_sample_max_train", type=int,
                    default=10000, help="no ELS/LS samples above this N (a full-image call costs "
                    "O(N (HW)^2); default 10000)")
+    p.add_argument("--other-split", action="store_true",
+                   help="also sample the net of the other split (the sweep's sibling run "
+                   "N{n}_S2 of an S1 run) from the same seeds and start: r between two nets")
     p.add_argument("--sigma-L", dest="sigma_L", type=float, default=0.025,
                    help="the sampler's stopping noise level (default 0.025)")
     p.add_argument("--memorization", metavar="RESULTS_JSON",
@@ -72,7 +75,7 @@ def run(args) -> int:
         pixels=args.pixels, boundary=args.boundary, samples=args.samples,
         sample_oracles=tuple(args.sample_oracles) if args.sample_oracles else None,
         sigma_L=args.sigma_L, seed=args.seed,
-        local_sample_max_train=args.local_sample_max_train)
+        local_sample_max_train=args.local_sample_max_train, other_split=args.other_split)
     device = resolve_device(args.device)
     if len(args.runs) == 1 and not args.memorization:
         compare_run(args.runs[0], settings, args.out, device=device, threads=args.threads)

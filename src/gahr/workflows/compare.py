@@ -21,6 +21,7 @@ Every finished (model, sigma, k) and every model's samples are kept in `partial.
 are written at the end (`compare_report`).
 """
 
+import dataclasses
 import json
 import time
 from collections.abc import MutableMapping
@@ -31,9 +32,9 @@ import numpy as np
 import torch
 
 from ..analysis.agreement import calibrate_patch_size, denoiser_agreement, sample_correlation
-from ..config import DataConfig
+from ..config import SPLITS, DataConfig
 from ..configfiles import from_dict, to_dict
-from ..devices import torch_threads
+from ..devices import device_of, torch_threads
 from ..errors import ConfigError, DataError
 from ..io import atomic_path, check_out_dir, save_json
 from ..metrics import check_sigma
@@ -50,6 +51,7 @@ from ..sample import preset, synthesize
 from ..train import open_images, select
 
 ORACLES = ("memorizer", "gaussian", "els", "ls")
+OTHER = "other_split"  # the net trained on the other half (S2 for an S1 run), sampled beside
 LOCAL = ("els", "ls")
 
 
@@ -69,6 +71,7 @@ class CompareSettings:
     sample_oracles: tuple[str, ...] | None = None  # which models sample (None: all)
     # the local machines sample full images (O(N (HW)^2) per call, ~30 calls): not above this N
     local_sample_max_train: int = 10000
+    other_split: bool = False  # also sample the other split's net (sibling run N{n}_S2)
     sampler: str = "deterministic"
     sigma_L: float | None = 0.025  # as the fashion32 experiment: short-trained nets diverge lower
     seed: int = 0
@@ -245,7 +248,7 @@ def run_samples(net, models: dict, shape, start_mean: float, settings: CompareSe
         t0 = time.perf_counter()
         r = synthesize(den, shape, len(seeds), settings.schedule(), seeds=seeds,
                        start_mean=start_mean, batch_size=settings.batch_size,
-                       give_sigma=name != "net")
+                       give_sigma=name not in ("net", OTHER))
         found[name] = {"samples": r.samples.detach().cpu(), "ok": r.ok.cpu(),
                        "calls": r.steps.numpy()}
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
@@ -271,6 +274,40 @@ def compare_samples(found: dict) -> dict:
     return out
 
 
+def sample_stage(spec, net, models: dict, calibration: dict, data, data_config: DataConfig,
+                 settings: CompareSettings, out: Path, log) -> tuple[dict, dict]:
+    """Same-seed deterministic samples of the net, the models that sample at this N and, with
+    `other_split`, the net of the other split: (their r with the net, the samples)."""
+    if not settings.samples:
+        return {}, {}
+    names = [n for n in settings.sample_oracles or settings.oracles if n in models]
+    if len(data.train) > settings.local_sample_max_train:
+        log(f"  no samples of {', '.join(n for n in names if n in LOCAL) or 'none'}: "
+            f"N={len(data.train)} > local_sample_max_train")
+        names = [n for n in names if n not in LOCAL]
+    sampling = {n: sampler_model(n, models[n], calibration) for n in names}
+    if settings.other_split:
+        sampling[OTHER] = other_split_net(spec, data_config, device_of(net))
+    mean = float(getattr(net, "meta", {}).get("mean_intensity", data.train.mean()))
+    found = run_samples(net, sampling, tuple(data.test.shape[1:]), mean, settings, out, log)
+    return compare_samples(found), found
+
+
+def other_split_net(spec, data: DataConfig, device):
+    """The net of the same [data] on the other split (S1 <-> S2): the sibling run dir
+    N{n}_{other} of the sweep."""
+    if data.split not in SPLITS:
+        raise ConfigError(f"{spec} was trained on split {data.split!r}; --other-split needs an "
+                          "S1 or S2 run of a sweep")
+    other = "S2" if data.split == "S1" else "S1"
+    path = resolve_model_path(spec)
+    sibling = (path if path.is_dir() else path.parent).parent / f"N{data.n_train}_{other}"
+    if data_config(sibling) != dataclasses.replace(data, split=other):
+        raise DataError(f"{sibling} was not trained on the {other} half of {spec}'s data; "
+                        "compare runs of one sweep")
+    return load_denoiser(sibling, device)
+
+
 def compare_run(spec, settings: CompareSettings, out, device="cpu", threads: int = 1,
                 log=print, net=None) -> dict:
     """The whole comparison of one net; writes `out`/results.json, figures/ and the report.
@@ -293,17 +330,8 @@ def compare_run(spec, settings: CompareSettings, out, device="cpu", threads: int
             + "".join(f"; no {name}: {why}" for name, why in skipped.items()))
         cache = JsonCache(out / "partial.json", _cache_settings(spec, data_config, settings), log)
         outputs = measure_outputs(net, models, test, settings, cache)
-        samples, found = {}, {}
-        if settings.samples:
-            names = [n for n in settings.sample_oracles or settings.oracles if n in models]
-            if len(data.train) > settings.local_sample_max_train:
-                log(f"  no samples of {', '.join(n for n in names if n in LOCAL) or 'none'}: "
-                    f"N={len(data.train)} > local_sample_max_train")
-                names = [n for n in names if n not in LOCAL]
-            sampling = {n: sampler_model(n, models[n], outputs["calibration"]) for n in names}
-            mean = float(getattr(net, "meta", {}).get("mean_intensity", data.train.mean()))
-            found = run_samples(net, sampling, tuple(test.shape[1:]), mean, settings, out, log)
-            samples = compare_samples(found)
+        samples, found = sample_stage(spec, net, models, outputs["calibration"], data,
+                                      data_config, settings, out, log)
     results = {"spec": str(spec), "n": len(data.train), "split": data_config.split,
                "data": to_dict(data_config), "settings": to_dict(settings),
                "seconds": dict(cache.seconds), **outputs, "samples": samples,

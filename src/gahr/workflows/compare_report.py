@@ -16,10 +16,11 @@ from ..report import Report, line_plot, save_image_grid
 from ..rundir import FIGURES
 
 LABELS = {"memorizer": "global memorizer", "gaussian": "fitted Gaussian", "els": "ELS",
-          "ls": "LS"}
+          "ls": "LS", "other_split": "other-split net"}
 
 
-SHORT = {"memorizer": "memorizer", "gaussian": "Gaussian", "els": "ELS", "ls": "LS"}
+SHORT = {"memorizer": "memorizer", "gaussian": "Gaussian", "els": "ELS", "ls": "LS",
+         "other_split": "other net"}
 
 
 def label_of(name: str, results: dict) -> str:

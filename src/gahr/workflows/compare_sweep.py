@@ -47,6 +47,8 @@ def summary_row(results: dict, same_seed: dict) -> dict:
                     row[f"{text} k @{label}"] = summ[name][label]["k"]
     for name, rec in results["samples"].items():
         row[f"r(net, {LABELS.get(name, name)})"] = rec["median_pearson_r"]
+        row[f"r(net, {LABELS.get(name, name)}), different seeds"] = \
+            rec["different_seed_median_r"]
     if same_seed:
         row["S1/S2 same-seed similarity (memorization)"] = same_seed.get(results["n"])
     return row
