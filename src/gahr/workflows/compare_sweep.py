@@ -119,9 +119,13 @@ def draw_across(fig_dir: Path, runs: list[dict], same_seed: dict) -> list[dict]:
                     key = f"net vs {LABELS.get(name, name)}"
                     cx.setdefault(key, []).append(r["n"])
                     curves.setdefault(key, []).append(r["summary"][name][label]["to_net"][0])
+        own = [(r["n"], r["summary"]["net"][label][0]) for r in runs
+               if label in r["summary"]["net"]]
         if curves:
-            path = line_plot(fig_dir / f"mse_vs_n_{label}.png", cx, curves, "N (training images)",
-                             "mean squared difference to the net",
-                             f"Outputs at sigma = {label}/255", logx=True, logy=True)
+            ref = "net's own MSE to the clean image"
+            path = line_plot(fig_dir / f"mse_vs_n_{label}.png", {**cx, ref: [n for n, _ in own]},
+                             curves, "N (training images)", "mean squared difference to the net",
+                             f"Outputs at sigma = {label}/255", logx=True, logy=True,
+                             dashed={ref: [v for _, v in own]})
             entries.append({"path": str(path), "title": f"MSE(net, model) at {label}/255"})
     return entries
