@@ -1,6 +1,7 @@
 """The table of src/gahr/pretrained/README.md: each shipped model's denoising PSNR on images of
-its class that its training never saw (its run's held-out test set, 64 images, noise seed 123),
-beside the noisy input's, at 2 / 5 / 15 / 25 / 50 / 100 (/255).
+its class that its training never saw (its run's held-out test set, 64 images, noise seed 123;
+a memorizer also on its training images), beside the noisy input's, at 2 / 5 / 15 / 25 / 50 /
+100 (/255).
 
     python tools/pretrained_table.py
 """
@@ -14,26 +15,35 @@ from gahr.rundir import RunDir
 from gahr.train import open_images, select
 
 SIGMAS = [s / 255 for s in (2, 5, 15, 25, 50, 100)]
+#: models shipped to show memorization (as in tests/test_pretrained.py): also measured on the
+#: images they were trained on, which is what they denoise.
+MEMORIZERS = {"fashion16-n10-s1"}
 
 
-def row(name: str) -> str:
+def rows(name: str) -> list[str]:
     run = RunDir(resolve_model_path(f"pretrained:{name}"))
     config = run.config()
-    test = select(open_images(config.data), config.data).test[:64]
-    out = evaluate(gahr.pretrained(name), test, SIGMAS, seed=123)
+    data = select(open_images(config.data), config.data)
     steps = config.train.epochs * (config.train.samples_per_epoch // config.train.batch_size)
-    psnr = " / ".join(f"{out[s]:.1f}" for s in SIGMAS)
-    return f"| `{name}` | {run.meta()['n_train']} | {steps} x {config.train.batch_size} | {psnr} |"
+    parts = [("held-out", data.test)] + ([("its training", data.train)] if name in MEMORIZERS
+                                         else [])
+    out = []
+    for what, images in parts:
+        psnr = evaluate(gahr.pretrained(name), images[:64], SIGMAS, seed=123)
+        text = " / ".join(f"{psnr[s]:.1f}" for s in SIGMAS)
+        out.append(f"| `{name}` | {run.meta()['n_train']} | {steps} x "
+                   f"{config.train.batch_size} | {what} | {text} |")
+    return out
 
 
 def main() -> None:
     torch.set_num_threads(1)
     noisy = evaluate(lambda y: y, torch.zeros(64, 1, 32, 32), SIGMAS, seed=123)
-    print("| name | N | steps x batch | held-out PSNR (dB) at 2 / 5 / 15 / 25 / 50 / 100 (/255) |")
-    print("| --- | --- | --- | --- |")
-    print("| noisy input | | | " + " / ".join(f"{noisy[s]:.1f}" for s in SIGMAS) + " |")
+    print("| name | N | steps x batch | images | PSNR (dB) at 2 / 5 / 15 / 25 / 50 / 100 (/255) |")
+    print("| --- | --- | --- | --- | --- |")
+    print("| noisy input | | | any | " + " / ".join(f"{noisy[s]:.1f}" for s in SIGMAS) + " |")
     for name in pretrained_names():
-        print(row(name), flush=True)
+        print("\n".join(rows(name)), flush=True)
 
 
 if __name__ == "__main__":
