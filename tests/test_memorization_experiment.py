@@ -212,3 +212,12 @@ def test_runs_are_compared_by_the_image_size_their_model_saw(tmp_path):
     check_runs(pair_jobs(config), config.data)  # size 8 in [data], None + meta 8x8 in the runs
     with pytest.raises(ShapeError, match="size"):
         check_runs(pair_jobs(config), replace(config.data, size=SIZE * 2))
+
+
+def test_the_summary_grid_shows_the_median_seed_of_the_finished_pairs():
+    from gahr.workflows.experiment_report import median_seed
+
+    # similarities by seed; None: a pair where a sample failed
+    assert median_seed([0.2, None, 0.9, 0.5, 0.7]) == 3  # finished 0.2, 0.5, 0.7, 0.9 -> 0.5
+    assert median_seed([0.9, 0.1, 0.4]) == 2
+    assert median_seed([None, None]) is None

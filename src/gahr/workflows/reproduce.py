@@ -68,8 +68,8 @@ _CELEBA = Need("data/celeba80.npy", "download CelebA's aligned faces, then run: 
 _SWEEP = {
     "cpu": Recipe(steps=(("memorization", "configs/experiments/fashion32.toml"),),
                   preset="configs/experiments/fashion32.toml", needs=(_FASHION,),
-                  cpu_time="80 min (measured: 10 x 7.5 min training + 2.5 min analysis, 1 "
-                           "thread, beside another 1-thread job)"),
+                  cpu_time="53 min (measured: 10 x 4-6 min training, two at a time, + 2.4 min "
+                           "analysis, 1 thread each)"),
     "paper": Recipe(steps=(("memorization", "configs/experiments/celeba80.toml"),),
                     preset="configs/experiments/celeba80.toml", needs=(_CELEBA,)),
 }
@@ -115,7 +115,7 @@ _EIGEN = {
     "cpu": Recipe(_eigen_steps("configs/cpu/discs32_unet.toml", "runs/eigen-cpu", (
         "data", "make", "discs", "--n", "4", "--size", "32", "--seed", "99", "--out",
         "runs/eigen-cpu/test_images.npy")), "configs/cpu/discs32_unet.toml",
-        cpu_time="3.3 min (measured: 1 thread, beside another 1-thread job)"),
+        cpu_time="3.0 min (measured: 1 thread, beside another 1-thread job)"),
     "paper": Recipe(_eigen_steps("configs/paper/celeba80_unet.toml", "runs/eigen-paper",
                                  ("data/celeba80.npy",)),
                     "configs/paper/celeba80_unet.toml", (_CELEBA,)),
@@ -123,7 +123,7 @@ _EIGEN = {
 _CALPHA = {
     "cpu": Recipe(_calpha_steps("configs/cpu/calpha32_unet.toml", "runs/calpha-cpu"),
                   "configs/cpu/calpha32_unet.toml",
-                  cpu_time="41 min (measured: 5 x 8 min training + 53 s slopes, 1 thread, "
+                  cpu_time="32 min (measured: 5 x 5-7 min training + 2 min slopes, 1 thread, "
                            "beside another 1-thread job)"),
     "paper": Recipe(_calpha_steps("configs/paper/calpha80_unet.toml", "runs/calpha-paper"),
                     "configs/paper/calpha80_unet.toml"),
@@ -133,7 +133,7 @@ _HARMONIC = {
     "cpu": Recipe(_harmonic_steps({"calpha2": "pretrained:calpha32-alpha2",
                                    "fashion32": "pretrained:fashion32"}, "runs/harmonic-cpu"),
                   "configs/cpu/calpha32_unet.toml", needs=(_FASHION,),
-                  cpu_time="34 s (measured: 1 thread, beside another 1-thread job)"),
+                  cpu_time="1.7 min (measured: 1 thread, beside two 1-thread jobs)"),
     "paper": Recipe((("train", "configs/paper/calpha80_unet.toml", "--out",
                       "runs/harmonic-paper/calpha80"),
                      ("train", "configs/paper/celeba80_unet.toml", "--out",
@@ -148,12 +148,12 @@ _SYMMETRY = {
                     "runs/symmetry-cpu/discs"),
                    ("symmetry", "pretrained:fashion32", "--out", "runs/symmetry-cpu/fashion32")),
                   "configs/cpu/discs32_unet.toml", needs=(_FASHION,),
-                  cpu_time="2.3 min (measured: 1 thread, beside another 1-thread job)"),
+                  cpu_time="3.8 min (measured: 1 thread, beside two 1-thread jobs)"),
 }
 _DISCS = {
     "cpu": Recipe(_disc_steps("configs/cpu/discs32_unet.toml", "runs/discs-cpu"),
                   "configs/cpu/discs32_unet.toml",
-                  cpu_time="4.1 min (measured: 1 thread, beside another 1-thread job)"),
+                  cpu_time="3.7 min (measured: 1 thread, beside another 1-thread job)"),
     "paper": Recipe(_disc_steps("configs/paper/discs80_unet.toml", "runs/discs-paper"),
                     "configs/paper/discs80_unet.toml"),
 }
