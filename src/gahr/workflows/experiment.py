@@ -22,7 +22,7 @@ from ..errors import ConfigError, DataError, ShapeError
 from ..io import atomic_path, save_json
 from ..metrics import sigma_label
 from ..nets import load_denoiser
-from ..rundir import RunDir
+from ..rundir import FIGURES, RunDir
 from ..sample import synthesize
 from ..train import open_images, run_sweep, select, sweep_jobs
 from ..train.sweep import check_reuse
@@ -258,7 +258,8 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
             record = analyze_n(n, pairs[n], images, section, adir, model_of)
             log(f"N={n}: {_one_line(record)}")
     results_path = adir / "results.json"
-    if not todo and results_path.exists() and (adir / "report.html").exists():
+    if (not todo and results_path.exists() and (adir / "report.html").exists()
+            and (adir / FIGURES / "grid.png").exists()):
         results = json.loads(results_path.read_text())
         if set(results.get("per_n", {})) == {str(n) for n in pairs} and "summary" in results:
             log(f"results, figures and report up to date ({results_path})")
