@@ -8,6 +8,7 @@ images, whose similarity is known.
 """
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -128,6 +129,16 @@ def test_outputs_are_written_and_a_rerun_skips_finished_work(planted):
     analyze_sweep(config, images=None, log=lines.append, model_of=oracle_loader)
     assert sum("skipped" in line for line in lines) == 2  # no data was even loaded
     assert {p.name: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps
+
+
+def test_a_rerun_redraws_missing_figures(planted):
+    config, _, _ = planted
+    out = Path(config.sweep.out) / "memorization"
+    shutil.rmtree(out / "figures")
+    lines = []
+    analyze_sweep(config, images=None, log=lines.append, model_of=oracle_loader)
+    assert not any("up to date" in line for line in lines)
+    assert (out / "figures" / "grid.png").exists() and (out / "figures" / "grid_N4.png").exists()
 
 
 def test_changed_settings_make_a_finished_n_stale(planted):
