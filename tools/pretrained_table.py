@@ -10,14 +10,11 @@ import torch
 
 import gahr
 from gahr.metrics import evaluate
-from gahr.nets import pretrained_names, resolve_model_path
+from gahr.nets import MEMORIZING_PRETRAINED, pretrained_names, resolve_model_path
 from gahr.rundir import RunDir
 from gahr.train import open_images, select
 
 SIGMAS = [s / 255 for s in (2, 5, 15, 25, 50, 100)]
-#: models shipped to show memorization (as in tests/test_pretrained.py): also measured on the
-#: images they were trained on, which is what they denoise.
-MEMORIZERS = {"fashion16-n10-s1"}
 
 
 def rows(name: str) -> list[str]:
@@ -25,14 +22,16 @@ def rows(name: str) -> list[str]:
     config = run.config()
     data = select(open_images(config.data), config.data)
     steps = config.train.epochs * (config.train.samples_per_epoch // config.train.batch_size)
-    parts = [("held-out", data.test)] + ([("its training", data.train)] if name in MEMORIZERS
-                                         else [])
+    parts = [("held-out", data.test)]
+    if name in MEMORIZING_PRETRAINED:  # what a memorizer denoises: its own training images
+        parts.append(("its training", data.train))
+    denoiser, n_train = gahr.pretrained(name), run.meta()["n_train"]
     out = []
     for what, images in parts:
-        psnr = evaluate(gahr.pretrained(name), images[:64], SIGMAS, seed=123)
+        psnr = evaluate(denoiser, images[:64], SIGMAS, seed=123)
         text = " / ".join(f"{psnr[s]:.1f}" for s in SIGMAS)
-        out.append(f"| `{name}` | {run.meta()['n_train']} | {steps} x "
-                   f"{config.train.batch_size} | {what} | {text} |")
+        out.append(f"| `{name}` | {n_train} | {steps} x {config.train.batch_size} | {what} | "
+                   f"{text} |")
     return out
 
 

@@ -4,6 +4,7 @@ from .bfcnn import BFCNN
 from .layers import BFBatchNorm2d
 from .registry import (
                        ARCHITECTURES,
+                       MEMORIZING_PRETRAINED,
                        Denoiser,
                        build,
                        describe,
@@ -16,6 +17,6 @@ from .registry import (
 from .seed import load_seed_checkpoint
 from .unet import UNet
 
-__all__ = ["ARCHITECTURES", "BFBatchNorm2d", "BFCNN", "Denoiser", "UNet", "build", "describe",
-           "load", "load_denoiser", "load_seed_checkpoint", "pretrained_names",
-           "resolve_model_path", "save"]
+__all__ = ["ARCHITECTURES", "MEMORIZING_PRETRAINED", "BFBatchNorm2d", "BFCNN", "Denoiser", "UNet",
+           "build", "describe", "load", "load_denoiser", "load_seed_checkpoint",
+           "pretrained_names", "resolve_model_path", "save"]

@@ -17,6 +17,9 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "bfcnn": BFCNN}
 WEIGHTS, MODEL_JSON = "model.safetensors", "model.json"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 PRETRAINED_PREFIX = "pretrained:"
+#: Shipped models whose purpose is to memorize (a sweep's small-N run): they map every input onto
+#: their few training images, so they denoise those and are worse than the identity on new ones.
+MEMORIZING_PRETRAINED = frozenset({"fashion16-n10-s1"})
 
 
 def pretrained_names() -> list[str]:

@@ -131,7 +131,7 @@ def _grid_images(out: Path, records: list[dict]):
     """Per N: (4, num_samples, C, H, W) stack of the grid rows, failed samples (and their
     nearest-image tiles) crossed out, and the median seed of those both models converged on
     (None when there is none)."""
-    stacks, firsts = [], []
+    stacks, seeds = [], []
     for record in records:
         with np.load(out / f"N{record['n']}.npz") as z:
             rows = [z["nearest_S1"], z["samples_S1"], z["samples_S2"], z["nearest_S2"]]
@@ -141,22 +141,22 @@ def _grid_images(out: Path, records: list[dict]):
             for i in failed_seeds(record)[split]:
                 stack[list(rows_of), i] = cross
         same = record["same_seed_similarity"] or []
-        firsts.append(median_seed(same))
+        seeds.append(median_seed(same))
         stacks.append(stack)
-    return stacks, firsts
+    return stacks, seeds
 
 
 def grid_figure(out: Path, records: list[dict]) -> tuple[dict, list]:
     """The Fig. 1-style grid (one column per N, its median seed) as a
     report entry, and the per-N stacks of every seed."""
-    stacks, firsts = _grid_images(out, records)
-    columns = np.stack([stack[:, first or 0] for stack, first in zip(stacks, firsts,
+    stacks, seeds = _grid_images(out, records)
+    columns = np.stack([stack[:, seed or 0] for stack, seed in zip(stacks, seeds,
                                                                      strict=True)],
                        axis=1)  # (4 rows, len(N) columns, C, H, W)
     path = save_image_grid(columns.reshape(-1, *columns.shape[2:]), out / FIGURES / "grid.png",
                            nrow=len(records), row_labels=list(ROW_LABELS),
                            titles=[f"N={r['n']}" + (" (no pair)" if f is None else "")
-                                   for r, f in zip(records, firsts, strict=True)],
+                                   for r, f in zip(records, seeds, strict=True)],
                            title="Same seed, models on S1 and S2 " + SCALED,
                            normalize="each")
     return grid_entry(path), stacks
