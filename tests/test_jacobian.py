@@ -105,8 +105,10 @@ def test_bad_input_raises():
         jacobian(den, torch.rand(2, 1, 8, 8))
     with pytest.raises(DataError, match="NaN"):
         jacobian(den, torch.full((1, 1, 8, 8), float("nan")))
+    with pytest.raises(ConfigError, match="residual net"):
+        jacobian(UNet(num_kernels=4, num_blocks=1).eval(), torch.rand(1, 1, 8, 8))
     with pytest.raises(ConfigError, match="training mode"):
-        jacobian(UNet(num_kernels=4, num_blocks=1).train(), torch.rand(1, 1, 8, 8))
+        jacobian(torch.nn.BatchNorm2d(1).train(), torch.rand(1, 1, 8, 8))
     with pytest.raises(ShapeError, match="same shape"):
         jacobian(lambda y: y[..., :4], torch.rand(1, 1, 8, 8))
     with pytest.raises(ConfigError, match="chunk_size"):

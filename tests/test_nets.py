@@ -154,7 +154,7 @@ def test_save_load_round_trip_is_bit_exact(arch, tmp_path):
     net = trained_like(arch, TINY_COLOR[arch])
     gahr.save(net, tmp_path, meta={"mean_intensity": 0.42})
     for source in [tmp_path, tmp_path / "model.safetensors"]:
-        loaded = gahr.load(source)
+        loaded = gahr.nets.load_net(source)
         assert loaded.meta["mean_intensity"] == 0.42
         assert not loaded.training
         for (k, v), (k2, v2) in zip(net.state_dict().items(), loaded.state_dict().items()):
@@ -186,15 +186,15 @@ def test_unknown_architecture_and_bad_settings_are_clear_errors():
 
 def test_load_errors(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
-        gahr.load(tmp_path / "nope")
+        gahr.nets.load_net(tmp_path / "nope")
     with pytest.raises(CheckpointError, match="holds no model.safetensors"):
-        gahr.load(tmp_path)
+        gahr.nets.load_net(tmp_path)
     bad = tmp_path / "model.safetensors"
     bad.write_bytes(b"not a safetensors file at all")
     with pytest.raises(CheckpointError, match="not a readable safetensors"):
-        gahr.load(bad)
+        gahr.nets.load_net(bad)
 
 
 def test_unknown_pretrained_name_lists_the_available_ones():
     with pytest.raises(CheckpointError, match="no pretrained model 'nope'; available"):
-        gahr.load("pretrained:nope")
+        gahr.nets.load_net("pretrained:nope")

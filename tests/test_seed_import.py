@@ -9,7 +9,8 @@ from seed_reference import random_seed_bfcnn_state, random_seed_unet_state, seed
 
 from gahr.cli import main
 from gahr.errors import CheckpointError
-from gahr.nets import load, load_seed_checkpoint
+from gahr.nets import load_net as load
+from gahr.nets import load_seed_checkpoint
 
 FIXTURES = Path(__file__).parent / "fixtures" / "seed_checkpoints"
 

@@ -10,7 +10,7 @@ from scipy import stats
 
 from gahr.config import load_config, read_config
 from gahr.errors import ConfigError, GahrError, ShapeError
-from gahr.nets import load
+from gahr.nets import load_net as load
 from gahr.train import epoch_order, evaluate, psnr, read_metrics, sample_sigmas, train
 from gahr.train.checkpoint import load_checkpoint
 

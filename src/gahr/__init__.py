@@ -6,9 +6,18 @@ ICLR 2024).
 """
 
 from .errors import GahrError
-from .nets import Denoiser, load, load_denoiser, save
+from .nets import (
+                   Denoiser,
+                   DenoiserProtocol,
+                   load,  # noqa: F401  (deprecated, not in __all__: the residual net; see load_net)
+                   load_denoiser,
+                   load_net,
+                   register_loader,
+                   save,
+)
 from .pretrained import pretrained  # the function: see gahr/pretrained/__init__.py
 
 __version__ = "0.1.0"
-__all__ = ["Denoiser", "GahrError", "load", "load_denoiser", "pretrained", "save", "__version__"]
+__all__ = ["Denoiser", "DenoiserProtocol", "GahrError", "load_denoiser", "load_net", "pretrained",
+           "register_loader", "save", "__version__"]
 

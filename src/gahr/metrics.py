@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .errors import ConfigError, ShapeError
+from .nets.contract import as_denoiser, denoise
 
 #: The largest noise level an analysis accepts: 10 times the intensity range. Beyond it the
 #: noisy image carries nothing of the clean one (PSNR below -20 dB) and the denoisers here are
@@ -83,8 +84,10 @@ def evaluate(denoiser, images: torch.Tensor, sigmas, seed: int = 0,
     """Mean PSNR of `denoiser(images + sigma * z)` against `images`, for each sigma.
 
     One noise draw z (from `seed`) serves every sigma, so the PSNR-vs-sigma curve is smooth.
-    `denoiser` is any callable y -> x_hat (a `gahr.Denoiser`, an oracle, a lambda).
+    `denoiser` is any denoiser (a `gahr.Denoiser`, an oracle, a lambda; a conditional model
+    gets each sigma, `gahr.nets.denoise`).
     """
+    as_denoiser(denoiser)
     if images.dim() != 4 or len(images) == 0:
         raise ShapeError(f"evaluate takes a non-empty (N, C, H, W) tensor, got shape "
                          f"{tuple(images.shape)}")
@@ -95,6 +98,6 @@ def evaluate(denoiser, images: torch.Tensor, sigmas, seed: int = 0,
         for start in range(0, len(images), batch_size):
             x = images[start:start + batch_size]
             y = x + float(sigma) * z[start:start + batch_size].to(x.device)
-            values.append(psnr(denoiser(y), x, per_image=True).cpu())
+            values.append(psnr(denoise(denoiser, y, float(sigma)), x, per_image=True).cpu())
         out[float(sigma)] = torch.cat(values).mean().item()
     return out

@@ -26,6 +26,7 @@ import torch
 
 from ..errors import ConfigError
 from ..metrics import noise_sample, sigma_label
+from ..nets import denoise
 from .memorization import _check_sigmas, check_image_sets, cosine_similarity
 
 
@@ -84,7 +85,8 @@ def agreement(reference, model, images: torch.Tensor, sigmas, *, seed: int,
         y = x.repeat(S, 1, 1, 1) + level.to(x).view(-1, 1, 1, 1) * z[i:i + batch_size].to(
             x.device).repeat(S, 1, 1, 1)
         px = None if pixels is None else pixels[i:i + batch_size].repeat(S, 1)
-        f, g = _at_pixels(reference(y), px), _model_output(model, y, level.to(x.device), px)
+        f = _at_pixels(denoise(reference, y, level.to(x.device)), px)
+        g = _model_output(model, y, level.to(x.device), px)
         clean = _at_pixels(x.repeat(S, 1, 1, 1), px)
         parts.append([m.view(S, -1) for m in (_mse(g, f), _mse(g, clean), _mse(f, clean))])
     columns = [torch.cat(col, dim=1) for col in zip(*parts, strict=True)]

@@ -14,6 +14,7 @@ from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from ..errors import ConfigError
 from ..metrics import noise_sample
+from ..nets import at_sigma
 from .jacobian import (
     DEFAULT_CHUNK,
     Denoiser,
@@ -72,14 +73,16 @@ def _rademacher(n: int, D: int, seed: int, device) -> torch.Tensor:
 
 def eigen(denoiser: Denoiser, y: torch.Tensor, k: int | None = None,
           chunk_size: int | None = DEFAULT_CHUNK, seed: int = 0, tol: float = 1e-6,
-          probes: int = 32, progress: bool = False) -> Eigenbasis:
+          probes: int = 32, progress: bool = False, sigma=None) -> Eigenbasis:
     """Eigen-decomposition of the symmetric part of J(y), eigenvalues descending.
 
     `k=None`: the full Jacobian and a dense symmetric eigen-decomposition. With `k`: only the top
     k, by implicitly restarted Lanczos (ARPACK) on products v -> (J v + J^T v)/2, never forming J;
     the asymmetry is then estimated from `probes` Rademacher vectors z, as
     sqrt(sum ||(J - J^T) z||^2 / sum ||J z||^2) (unbiased for both squared Frobenius norms).
+    `sigma`: the noise level a conditional denoiser is evaluated at (`gahr.nets.at_sigma`).
     """
+    denoiser = at_sigma(denoiser, sigma)
     y = as_image(y)
     if k is None:
         J = jacobian(denoiser, y, chunk_size=chunk_size, progress=progress).double()
@@ -144,16 +147,18 @@ def _asymmetry_estimate(Z, chunk_size, J_v, JT_v) -> float:
 
 def effective_dimension(denoiser: Denoiser, y: torch.Tensor, probes: int | None = None,
                         seed: int = 0,
-                        chunk_size: int | None = DEFAULT_CHUNK) -> EffectiveDimension:
+                        chunk_size: int | None = DEFAULT_CHUNK,
+                        sigma=None) -> EffectiveDimension:
     """The effective dimension d(y) = tr J(y) (paper Sec. 3).
 
     `probes=None`: exact, the sum of the diagonal of J (all D rows, in chunks). Otherwise
     Hutchinson's estimate mean_p z_p^T J z_p over `probes` Rademacher vectors (unbiased:
-    E[z z^T] = I), with standard error std_p(z_p^T J z_p) / sqrt(probes).
+    E[z z^T] = I), with standard error std_p(z_p^T J z_p) / sqrt(probes). `sigma`: the noise
+    level a conditional denoiser is evaluated at (`gahr.nets.at_sigma`).
     """
     y = as_image(y)
     D = y.numel()
-    _, _, JT_v = linear_maps(denoiser, y)
+    _, _, JT_v = linear_maps(denoiser, y, sigma)
     chunk = _check_chunk(chunk_size, D)
     if probes is None:
         total = 0.0
@@ -183,7 +188,7 @@ def effective_dimension_curve(denoiser: Denoiser, x: torch.Tensor, sigmas, seed:
     out = []
     for sigma in sigmas:
         d = effective_dimension(denoiser, x + float(sigma) * z, probes=probes, seed=seed + 1,
-                                chunk_size=chunk_size)
+                                chunk_size=chunk_size, sigma=float(sigma))
         out.append({"sigma": float(sigma), "effective_dimension": d.value, "stderr": d.stderr,
                     "probes": d.probes})
     return out

@@ -13,11 +13,10 @@ which on a 2-core CPU ran 2-3.4x faster than one backward pass per row (chunks o
 from collections.abc import Callable
 
 import torch
-from torch import nn
 from torch.func import jvp, vjp, vmap
 
 from ..errors import ConfigError, DataError, ShapeError
-from ..nets import BFBatchNorm2d
+from ..nets import as_denoiser, at_sigma
 
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
 Products = Callable[[torch.Tensor], torch.Tensor]
@@ -28,7 +27,6 @@ Products = Callable[[torch.Tensor], torch.Tensor]
 #: chunks of 4-32 at 0.8-1.0x (the per-row work is compute-bound there).
 DEFAULT_CHUNK = None
 METHODS = ("vjp", "jvp", "rows")
-_BATCH_NORMS = (BFBatchNorm2d, nn.modules.batchnorm._BatchNorm)
 
 
 def as_image(y: torch.Tensor) -> torch.Tensor:
@@ -47,14 +45,9 @@ def as_image(y: torch.Tensor) -> torch.Tensor:
 
 
 def check_denoiser(denoiser: Denoiser) -> None:
-    """Reject batch-norm layers in training mode: batch statistics would couple the probes."""
-    if not callable(denoiser):
-        raise ConfigError("a denoiser must be a callable y -> x_hat, got "
-                          f"{type(denoiser).__name__}")
-    if isinstance(denoiser, nn.Module) and any(
-            m.training for m in denoiser.modules() if isinstance(m, _BATCH_NORMS)):
-        raise ConfigError("the denoiser module is in training mode (batch statistics would make "
-                          "J depend on the batch); call .eval() or wrap the net in gahr.Denoiser")
+    """The contract's gate (`gahr.nets.as_denoiser`): a callable, not a bare residual net, no
+    batch norm in training mode (batch statistics would couple the probes)."""
+    as_denoiser(denoiser)
 
 
 def auto_chunk(D: int) -> int:
@@ -70,14 +63,18 @@ def _check_chunk(chunk_size: int | None, D: int) -> int:
     return int(chunk_size)
 
 
-def linear_maps(denoiser: Denoiser, y: torch.Tensor) -> tuple[torch.Tensor, Products, Products]:
+def linear_maps(denoiser: Denoiser, y: torch.Tensor,
+                sigma=None) -> tuple[torch.Tensor, Products, Products]:
     """x_hat(y) and batched products `J_v(V) = V J^T`, `JT_v(V) = V J` for V of shape (n, D).
+
+    A conditional denoiser is differentiated at the fixed noise level `sigma` (or at its
+    estimated one, `gahr.nets.estimate_sigma`); see `gahr.nets.at_sigma`.
 
     Rows of the outputs are J v and J^T v for the rows v of V. The forward pass for J^T is done
     once here and reused by every call; J runs a batched forward-mode product for several
     vectors and a reverse-over-reverse product for one.
     """
-    check_denoiser(denoiser)
+    denoiser = at_sigma(denoiser, sigma)
     y = as_image(y)
     shape = y.shape
     # torch.func differentiates w.r.t. y only; no_grad stops plain autograd from also recording
@@ -127,14 +124,16 @@ def _rows_index(rows, D: int) -> torch.Tensor:
 
 
 def jacobian(denoiser: Denoiser, y: torch.Tensor, chunk_size: int | None = DEFAULT_CHUNK,
-             rows=None, method: str = "vjp", progress: bool = False) -> torch.Tensor:
+             rows=None, method: str = "vjp", progress: bool = False,
+             sigma=None) -> torch.Tensor:
     """The exact Jacobian J[i, j] = d x_hat_i / d y_j at one image, float32 (D, D).
 
     `rows` (a slice or indices) returns only those rows, (len(rows), D). `method`: "vjp"
     (rows J^T e_i, batched in chunks of `chunk_size`, default `auto_chunk(D)`), "jvp" (columns
     J e_j, batched forward mode; all rows only), or "rows" (one backward pass per row: the slow
     reference).
-    `progress` shows a progress bar over the chunks.
+    `progress` shows a progress bar over the chunks. `sigma`: the noise level a conditional
+    denoiser is differentiated at (see `linear_maps`).
     The denoiser must treat batch items independently (true of nets in eval mode and oracles).
     """
     if method not in METHODS:
@@ -143,9 +142,9 @@ def jacobian(denoiser: Denoiser, y: torch.Tensor, chunk_size: int | None = DEFAU
     D = y.numel()
     idx = _rows_index(rows, D)
     if method == "rows":
-        return jacobian_rowwise(denoiser, y, idx)
+        return jacobian_rowwise(denoiser, y, idx, sigma=sigma)
     chunk = _check_chunk(chunk_size, D)
-    _, J_v, JT_v = linear_maps(denoiser, y)
+    _, J_v, JT_v = linear_maps(denoiser, y, sigma)
     if method == "jvp":
         if rows is not None:
             raise ConfigError("method='jvp' computes columns; use method='vjp' for a subset "
@@ -163,9 +162,9 @@ def jacobian(denoiser: Denoiser, y: torch.Tensor, chunk_size: int | None = DEFAU
     return out
 
 
-def jacobian_rowwise(denoiser: Denoiser, y: torch.Tensor, rows=None) -> torch.Tensor:
+def jacobian_rowwise(denoiser: Denoiser, y: torch.Tensor, rows=None, sigma=None) -> torch.Tensor:
     """Reference Jacobian: one reverse-mode pass per output pixel (the paper code's method)."""
-    check_denoiser(denoiser)
+    denoiser = at_sigma(denoiser, sigma)
     y = as_image(y).clone().requires_grad_(True)
     D = y.numel()
     idx = _rows_index(rows, D)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from ..devices import device_of
 from ..errors import ConfigError, DataError, ShapeError
 from ..metrics import evaluate, noise_sample
+from ..nets import as_denoiser, denoise
 
 # Elements of one (samples x chunk) score block: 2^24 floats = 64 MiB.
 DEFAULT_BLOCK_ELEMENTS = 1 << 24
@@ -268,6 +269,7 @@ def distance_to_memorization(denoiser, train, sigmas, images, *, seed: int, batc
     """
     check_image_sets(images, train, ("evaluation images", "training set"))
     sigmas = _check_sigmas(sigmas)
+    as_denoiser(denoiser)
     if make_oracle is None:
         from ..oracles import EmpiricalOracle
 
@@ -282,7 +284,7 @@ def distance_to_memorization(denoiser, train, sigmas, images, *, seed: int, batc
             if sigma not in oracles:
                 oracles = {sigma: make_oracle(train, sigma)}  # one oracle alive at a time
             noisy = noisy.to(device)
-            diff = denoiser(noisy).double() - oracles[sigma](noisy).double()
+            diff = denoise(denoiser, noisy, sigma).double() - oracles[sigma](noisy).double()
             totals[sigma] += float((diff * diff).sum())
     size = float(np.prod(images.shape))
     return {sigma: total / size for sigma, total in totals.items()}

@@ -20,6 +20,7 @@ import torch
 
 from ..errors import ConfigError, ShapeError
 from ..metrics import check_sigma, noise_sample
+from ..nets import as_denoiser, denoise
 from .jacobian import Denoiser
 from .wavelets import THRESHOLD_GRID, best_threshold_mse
 
@@ -80,6 +81,7 @@ def mse_curve(denoiser: Denoiser, images: torch.Tensor, sigmas, seed: int = 0,
     if images.dim() != 4:
         raise ShapeError(f"images must be (N, C, H, W), got {tuple(images.shape)}")
     sigmas = check_sigmas(sigmas, zero=True)
+    as_denoiser(denoiser)
     z = noise_sample(images.shape, seed).to(images)
     out = []
     with torch.no_grad():
@@ -87,7 +89,8 @@ def mse_curve(denoiser: Denoiser, images: torch.Tensor, sigmas, seed: int = 0,
             total = 0.0
             for i in range(0, len(images), batch_size):
                 x = images[i:i + batch_size]
-                err = denoiser(x + float(s) * z[i:i + batch_size]) - x
+                y = x + float(s) * z[i:i + batch_size]
+                err = denoise(denoiser, y, float(s) if s > 0 else None) - x
                 total += float((err.double() ** 2).sum())
             out.append(total / images.numel())
     return np.array(out)

@@ -86,19 +86,20 @@ def on_y_ratio(Jy: torch.Tensor, JTy: torch.Tensor) -> float:
     return float(torch.linalg.norm(Jy - JTy) / torch.linalg.norm(Jy))
 
 
-def asymmetry_on_y(denoiser: Denoiser, y: torch.Tensor) -> float:
+def asymmetry_on_y(denoiser: Denoiser, y: torch.Tensor, sigma=None) -> float:
     """||J y - J^T y|| / ||J y|| matrix-free: two products, no dense Jacobian."""
     y = as_image(y)
-    _, J_v, JT_v = linear_maps(denoiser, y)
+    _, J_v, JT_v = linear_maps(denoiser, y, sigma)
     v = y.reshape(1, -1)
     return on_y_ratio(J_v(v), JT_v(v))
 
 
 def symmetry(denoiser: Denoiser, y: torch.Tensor,
-             chunk_size: int | None = DEFAULT_CHUNK) -> Symmetry:
-    """The five ratios of the denoiser's Jacobian at the noisy image y (dense J)."""
+             chunk_size: int | None = DEFAULT_CHUNK, sigma=None) -> Symmetry:
+    """The five ratios of the denoiser's Jacobian at the noisy image y (dense J); `sigma` for a
+    conditional denoiser (`gahr.nets.at_sigma`)."""
     y = as_image(y)
-    return symmetry_of(jacobian(denoiser, y, chunk_size=chunk_size), y)
+    return symmetry_of(jacobian(denoiser, y, chunk_size=chunk_size, sigma=sigma), y)
 
 
 def symmetry_curve(denoiser: Denoiser, x: torch.Tensor, sigmas, seed: int = 0,
@@ -109,5 +110,6 @@ def symmetry_curve(denoiser: Denoiser, x: torch.Tensor, sigmas, seed: int = 0,
     """
     x = as_image(x)
     z = noise_sample(x.shape, seed).to(x)
-    return [{"sigma": float(s), **symmetry(denoiser, x + float(s) * z, chunk_size).as_dict()}
+    return [{"sigma": float(s),
+             **symmetry(denoiser, x + float(s) * z, chunk_size, sigma=float(s)).as_dict()}
             for s in sigmas]

@@ -1,7 +1,18 @@
-"""Bias-free denoising networks: layers, UNet, BF-CNN, registry, paper-checkpoint import."""
+"""Denoising networks and the denoiser contract: bias-free layers, UNet, BF-CNN, the architecture
+registry, loaders by spec prefix, paper-checkpoint import."""
 
 from .bfcnn import BFCNN
+from .contract import (
+                       DenoiserProtocol,
+                       accepts_sigma,
+                       as_denoiser,
+                       at_sigma,
+                       denoise,
+                       estimate_sigma,
+                       is_blind,
+)
 from .layers import BFBatchNorm2d
+from .loaders import LOADERS, load_denoiser, register_loader
 from .registry import (
                        ARCHITECTURES,
                        MEMORIZING_PRETRAINED,
@@ -9,7 +20,7 @@ from .registry import (
                        build,
                        describe,
                        load,
-                       load_denoiser,
+                       load_net,
                        pretrained_names,
                        resolve_model_path,
                        save,
@@ -17,6 +28,8 @@ from .registry import (
 from .seed import load_seed_checkpoint
 from .unet import UNet
 
-__all__ = ["ARCHITECTURES", "MEMORIZING_PRETRAINED", "BFBatchNorm2d", "BFCNN", "Denoiser", "UNet",
-           "build", "describe", "load", "load_denoiser", "load_seed_checkpoint",
-           "pretrained_names", "resolve_model_path", "save"]
+__all__ = ["ARCHITECTURES", "LOADERS", "MEMORIZING_PRETRAINED", "BFBatchNorm2d", "BFCNN",
+           "Denoiser", "DenoiserProtocol", "UNet", "accepts_sigma", "as_denoiser", "at_sigma",
+           "build", "denoise", "describe", "estimate_sigma", "is_blind", "load", "load_denoiser",
+           "load_net", "load_seed_checkpoint", "pretrained_names", "register_loader",
+           "resolve_model_path", "save"]

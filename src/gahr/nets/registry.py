@@ -1,6 +1,7 @@
 """Architecture registry, the own weights format (safetensors + JSON) and the Denoiser wrapper."""
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -73,9 +74,10 @@ def save(net: nn.Module, run_dir, meta: dict | None = None) -> Path:
     return run_dir / WEIGHTS
 
 
-def load(path, device: str | torch.device = "cpu") -> nn.Module:
-    """Load a net saved by `save` from a run dir, a `.safetensors` file or `pretrained:NAME`,
-    in eval mode.
+def load_net(path, device: str | torch.device = "cpu") -> nn.Module:
+    """Load the bare net saved by `save` from a run dir, a `.safetensors` file or
+    `pretrained:NAME`, in eval mode. For gahr's architectures this is the residual net r(y),
+    not a denoiser: samplers and analyses take `load_denoiser(spec)`.
 
     The description is read from the file's metadata (so the file stands alone), falling back
     to `model.json` beside it. `net.meta` holds the saved metadata.
@@ -101,10 +103,26 @@ def load(path, device: str | torch.device = "cpu") -> nn.Module:
     return net.to(device).eval()
 
 
-def load_denoiser(spec, device: str | torch.device = "cpu") -> "Denoiser":
-    """The denoiser of a run dir, a `.safetensors` file or `pretrained:NAME`: the one way from a
-    saved model to a callable y -> x_hat (see `load` and `Denoiser`)."""
-    return Denoiser(load(spec, device=device))
+def load(path, device: str | torch.device = "cpu") -> nn.Module:
+    """Deprecated (until 0.2): `load_net`, the bare residual net; most callers want
+    `load_denoiser`."""
+    warnings.warn("gahr.load returns the residual net and is deprecated; use "
+                  "gahr.load_denoiser(spec) for the denoiser or gahr.nets.load_net(spec) for the "
+                  "net", DeprecationWarning, stacklevel=2)
+    return load_net(path, device=device)
+
+
+def denoiser_of(net: nn.Module):
+    """The denoiser of a loaded net: its own `make_denoiser()` where the architecture defines
+    one (a net whose output is not the residual), else `Denoiser(net)` (y - r(y))."""
+    make = getattr(net, "make_denoiser", None)
+    return make() if callable(make) else Denoiser(net)
+
+
+def load_path_denoiser(path, device: str | torch.device = "cpu"):
+    """The denoiser of a run dir or a `.safetensors` file (the loader of specs without a
+    prefix; `loaders.load_denoiser` is the entry point)."""
+    return denoiser_of(load_net(path, device=device))
 
 
 def _json_beside(file: Path) -> dict:
@@ -147,7 +165,11 @@ class Denoiser(nn.Module):
         self.meta = dict(getattr(net, "meta", {}))
         self.eval()
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
+    blind = True
+    image_size = None  # fully convolutional: any size the net's downsampling divides
+
+    def forward(self, y: torch.Tensor, sigma=None) -> torch.Tensor:
+        """x_hat = y - r(y); `sigma` is accepted and ignored (the net is blind)."""
         if y.dim() != 4:
             raise ShapeError(f"a denoiser takes (B, C, H, W) images, got shape {tuple(y.shape)}; "
                              "add a batch axis with y[None]")

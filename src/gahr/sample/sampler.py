@@ -9,13 +9,15 @@ noisy prior: x_hat(y) - y = sigma^2 grad log p_sigma(y)) and sigma_t = |d_t| / s
 until sigma_t < sigma_L; the sample is x_hat(y_{t-1}), the denoised last iterate (already
 computed at that call, so the stopping test costs no extra call).
 
-Noise level for oracles: `give_sigma=True` calls `denoiser(y, sigma=s)`, s (B,) float64 the
-noise level that the schedule has put in each iterate: sigma_0 for y_0, then after the update
+Noise level: a conditional denoiser (`blind = False`, the adapters of other people's models)
+is always called `denoiser(y, sigma=s)`; `give_sigma=True` does the same for the oracles, which
+are otherwise blind. s, (B,) float64, is the noise level that the schedule has put in each
+iterate: sigma_0 for y_0, then after the update
 y_t = y_{t-1} + h_t d_t + gamma_t z_t the predicted level sqrt((1 - h_t)^2 sigma_t^2 + gamma_t^2)
 with sigma_t the effective noise measured at y_{t-1} (for a `Schedule` that is
 (1 - beta h_t) sigma_t, the level Algorithm 1 aims y_t at). A known-sigma oracle should denoise
 at that level rather than at its own blind estimate, which for an iterate far from every
-training image includes that distance. Nets are blind and take y alone.
+training image includes that distance. gahr's nets are blind and take y alone.
 
 Batching: up to `batch_size` images advance together, each with its own step index t and
 stopping time; finished images leave the batch and queued ones take their place. Each sample
@@ -32,6 +34,7 @@ from tqdm.auto import tqdm
 
 from ..devices import device_of
 from ..errors import ConfigError, ShapeError
+from ..nets.contract import as_denoiser, denoise
 from .result import SampleResult
 from .schedule import STALL_TOLERANCE, FixedBudget, Policy, resolve_schedule
 
@@ -58,7 +61,7 @@ def synthesize(denoiser: Denoiser, shape, n: int, schedule: Policy | None = None
                seeds=None, generator: torch.Generator | None = None, start_mean=None,
                batch_size: int | None = None, callback: Callable[[dict], None] | None = None,
                sigma_max: float | None = None, device=None, progress: bool = False,
-               give_sigma: bool = False, **legacy) -> SampleResult:
+               give_sigma: bool | None = None, **legacy) -> SampleResult:
     """Draw n samples of shape (C, H, W) from the prior implicit in `denoiser` (Algorithm 1).
 
     `schedule`: a `Schedule` (default `PRESETS["kadkhodaie2021"]`, the 2021 paper's growing
@@ -67,10 +70,11 @@ def synthesize(denoiser: Denoiser, shape, n: int, schedule: Policy | None = None
     0.5) should be the training set's mean intensity. `seeds` (one int per sample) or
     `generator` (draws the seeds) fix the randomness. A sample is failed when sigma_t leaves
     [0, sigma_max] (default max(2 sigma_0, 1)) or runs past `schedule.limit()` calls.
-    `callback(info)` sees every call, see `run_ascent`. `give_sigma=True` calls
-    `denoiser(y, sigma=...)` with the noise level the schedule has put in each iterate (for the
-    oracles, which are otherwise blind; see `run_ascent`). The keywords sigma_0, sigma_L, h_0,
-    beta, step and max_steps still change the schedule, deprecated until 0.2.
+    `callback(info)` sees every call, see `run_ascent`. `give_sigma` (default: when the
+    denoiser is conditional) calls `denoiser(y, sigma=...)` with the noise level the schedule
+    has put in each iterate (True for the oracles, which are otherwise blind; see
+    `run_ascent`). The keywords sigma_0, sigma_L, h_0, beta, step and max_steps still change
+    the schedule, deprecated until 0.2.
     """
     schedule = resolve_schedule(schedule, legacy, "synthesize")
     task = Synthesis(_start_mean(start_mean, shape, device, denoiser))
@@ -91,7 +95,8 @@ def synthesize_budget(denoiser: Denoiser, shape, n: int, num_steps: int, *, sigm
 
 def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy: Policy,
                batch_size: int | None = None, callback=None, sigma_max: float | None = None,
-               device=None, progress: bool = False, give_sigma: bool = False) -> SampleResult:
+               device=None, progress: bool = False,
+               give_sigma: bool | None = None) -> SampleResult:
     """The batched loop shared by synthesis and inverse problems, under any schedule.
 
     `task` maps noise sigma_0 z to y_0 (`start`), (y, x_hat) to the direction d (`direction`)
@@ -101,6 +106,7 @@ def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy: Policy
     `t`, `y`, `x_hat`, `d`, `sigma` (read-only tensors of the current batch). `give_sigma`:
     see the module docstring.
     """
+    as_denoiser(denoiser)
     shape = _check_shape(shape)
     sigma_0 = policy.sigma_0
     device = torch.device(device) if device is not None else device_of(denoiser)
@@ -120,8 +126,8 @@ def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy: Policy
             batch = batch.extend(task, seeds, range(queued, queued + k), sigma_0, shape, device)
             queued += k
         with torch.no_grad():
-            x_hat = denoiser(batch.y, sigma=torch.from_numpy(batch.level).to(device)) \
-                if give_sigma else denoiser(batch.y)
+            x_hat = denoise(denoiser, batch.y, torch.from_numpy(batch.level).to(device),
+                            give_sigma)
         _check_output(x_hat, batch.y)
         d = task.direction(batch.y, x_hat, batch.index_t)
         sigma_t = d.flatten(1).double().norm(dim=1) / D**0.5

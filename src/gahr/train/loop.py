@@ -18,7 +18,7 @@ from tqdm import tqdm
 from ..config import Config, save_config, to_dict
 from ..errors import ConfigError, Interrupted, ShapeError
 from ..metrics import psnr_db
-from ..nets import build, load, save
+from ..nets import build, load_net, save
 from ..rundir import RunDir
 from . import distributed as D
 from .checkpoint import CONFIG_JSON, check_resumable, is_finished, load_checkpoint, save_checkpoint
@@ -81,7 +81,7 @@ def train(config: Config, run_dir, images: torch.Tensor | None = None, *, callba
     try:
         if is_finished(run_dir, config.train.epochs):
             check_resumable(run_dir, config)
-            return TrainResult(run_dir, load(run_dir, d.device), _last_row(run_dir),
+            return TrainResult(run_dir, load_net(run_dir, d.device), _last_row(run_dir),
                                already_finished=True, is_main=d.is_main)
         return _train(config, run_dir, images, d, callbacks, progress)
     finally:

@@ -248,7 +248,7 @@ def run_samples(net, models: dict, shape, start_mean: float, settings: CompareSe
         t0 = time.perf_counter()
         r = synthesize(den, shape, len(seeds), settings.schedule(), seeds=seeds,
                        start_mean=start_mean, batch_size=settings.batch_size,
-                       give_sigma=name not in ("net", OTHER))
+                       give_sigma=None if name in ("net", OTHER) else True)
         found[name] = {"samples": r.samples.detach().cpu(), "ok": r.ok.cpu(),
                        "calls": r.steps.numpy()}
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
