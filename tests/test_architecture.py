@@ -17,7 +17,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-LIBRARY = ("nets", "data", "oracles", "sample", "train", "analysis")
+LIBRARY = ("nets", "data", "oracles", "sample", "train", "analysis", "adapters")
 APPLICATION = ("report", "workflows", "commands", "cli")
 MAX_FUNCTION_LINES, MAX_FILE_LINES = 60, 400
 

@@ -5,6 +5,7 @@ generalization, and the Jacobian eigenbasis of a denoiser (Kadkhodaie, Guth, Sim
 ICLR 2024).
 """
 
+from . import adapters  # noqa: F401  (registers the diffusers: loader; imports no diffusers)
 from .errors import GahrError
 from .nets import (
                    Denoiser,

@@ -55,7 +55,8 @@ def eigen_to_files(denoiser: Denoiser, x: torch.Tensor, sigma: float, out, seed:
                             "computed)")
     z = noise_sample(x.shape, seed).to(x)
     y = x + sigma * z
-    basis = eigen(denoiser, y, k=k, chunk_size=chunk_size, seed=seed, progress=progress)
+    basis = eigen(denoiser, y, k=k, chunk_size=chunk_size, seed=seed, progress=progress,
+                  sigma=sigma)  # a conditional denoiser is evaluated at the level of y
     K = len(basis.lambda_k)
     if ranks is None:
         ranks = default_ranks(K, top=round(2 * float(basis.lambda_k.sum())) if k is None else K)
