@@ -1,6 +1,8 @@
 """`gahr compare` end to end on tiny run dirs, with closed forms where an oracle stands in."""
 
+import dataclasses
 import json
+import math
 
 import pytest
 import torch
@@ -9,7 +11,7 @@ from gahr.cli import main
 from gahr.config import Config, DataConfig, save_config
 from gahr.errors import GahrError
 from gahr.nets import UNet, save
-from gahr.oracles import EmpiricalOracle
+from gahr.oracles import EmpiricalOracle, LocalEmpiricalOracle
 from gahr.workflows.compare import CompareSettings, compare_run, training_data
 
 SIGMAS = (0.1, 0.5)
@@ -131,3 +133,73 @@ def test_the_other_split_net_samples_from_the_same_start(tmp_path):
     with pytest.raises(GahrError, match="N4_S2"):
         compare_run(tmp_path / "lone" / "N4_S1", settings(oracles=("memorizer",),
                     calibrate=False, other_split=True), tmp_path / "out2", log=lambda _: None)
+
+
+def _samples(out, name):
+    import numpy as np
+
+    return np.load(out / f"samples_{name}.npz")["samples"]
+
+
+@pytest.mark.parametrize("change", [dict(boundary="zero"), dict(patch_size=1),
+                                    dict(calibrate=True, patch_size=None, sigmas=(0.05,),
+                                         patch_sizes=(1,))])
+def test_a_rerun_with_other_machine_settings_samples_again(tmp_path, change):
+    """A rerun into the same --out with another boundary, patch size or calibration
+    (sigmas, grid) gives the samples a fresh run gives, not the first run's (the sample
+    cache was keyed by seeds, schedule and start only)."""
+    run = make_run(tmp_path / "N2", 2)
+    train = training_data(run)[0].train
+    first = settings(oracles=("els",), calibrate=False, patch_size=3, samples=1)
+    quiet = dict(net=EmpiricalOracle(train), log=lambda _: None)
+    compare_run(run, first, tmp_path / "out", **quiet)
+    before = _samples(tmp_path / "out", "els")
+    second = dataclasses.replace(first, **change)
+    again = compare_run(run, second, tmp_path / "out", **quiet)
+    fresh = compare_run(run, second, tmp_path / "fresh", **quiet)
+    assert abs(before - _samples(tmp_path / "fresh", "els")).max() > 1e-4
+    assert (_samples(tmp_path / "out", "els") == _samples(tmp_path / "fresh", "els")).all()
+    assert again["samples"]["els"]["pearson_r"] == fresh["samples"]["els"]["pearson_r"]
+    assert again["settings"] == fresh["settings"]
+
+
+def test_a_calibrated_machine_has_a_k_at_every_level_it_samples_at(run1, tmp_path,
+                                                                    monkeypatch):
+    """Calibrated at the output sigmas 0.1 and 0.5 only, the machine would sample its first
+    calls (sigma_0 = 1) at the k of 0.5; every level the sampler hands it lies within sqrt 2
+    of a calibrated level, and the run reports 0 uncovered calls."""
+    seen = []
+    forward = LocalEmpiricalOracle.forward
+
+    def record(self, y, sigma=None):
+        seen.extend(torch.as_tensor(sigma, dtype=torch.float64).flatten().tolist())
+        return forward(self, y, sigma)
+
+    monkeypatch.setattr(LocalEmpiricalOracle, "forward", record)
+    train = training_data(run1)[0].train
+    results = compare_run(run1, settings(oracles=("els",), samples=1), tmp_path / "out",
+                          net=EmpiricalOracle(train), log=lambda _: None)
+    calibrated = [float(label) / 255 for label in results["calibration"]["els"]["best"]]
+    assert max(seen) >= 1.0 and min(seen) < 0.05  # the sampler's whole range
+    for sigma in seen:
+        assert min(abs(math.log(sigma / c)) for c in calibrated) <= math.log(2**0.5) + 1e-3
+    assert results["samples"]["els"]["uncalibrated_calls"] == 0
+    assert set(results["per_sigma"]["els"]) == {"25.5", "127.5"}  # the output table's sigmas
+
+
+def test_the_boundary_follows_the_nets_padding(run1, tmp_path):
+    """auto: zero-padded convolutions (gahr's UNet) -> the boundary-broken machine, circular
+    ones -> circular, said in the log; an explicit --boundary wins."""
+    from gahr.workflows.compare import boundary_of
+
+    net = UNet(num_kernels=4, num_blocks=1)
+    assert boundary_of(net)[0] == "broken"
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            m.padding_mode = "circular"
+    assert boundary_of(net) == ("circular", "the net pads circularly")
+    lines = []
+    results = compare_run(run1, settings(oracles=("els",), calibrate=False, patch_size=3,
+                                         samples=0), tmp_path / "out", log=lines.append)
+    assert results["settings"]["boundary"] == "broken"
+    assert any("boundary 'broken'" in line and "zeros" in line for line in lines)

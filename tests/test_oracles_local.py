@@ -109,7 +109,7 @@ def test_blind_is_the_machine_at_each_image_global_ml_sigma(train, noisy, equiva
 
 
 @pytest.mark.parametrize("equivariant", [False, True])
-@pytest.mark.parametrize("boundary", ["circular", "zero"])
+@pytest.mark.parametrize("boundary", ["circular", "zero", "broken"])
 def test_output_at_u_depends_only_on_the_patch_at_u(train, noisy, equivariant, boundary):
     """Perturbing y outside P_u leaves x_hat(u) unchanged; perturbing inside changes it."""
     k, (i, j) = 3, (2, 1)
@@ -183,7 +183,7 @@ def test_bad_input_raises_one_line_errors(train):
         (ConfigError, "odd integer", lambda: LocalEmpiricalOracle(train, 0)),
         (ConfigError, "odd integer", lambda: LocalEmpiricalOracle(train, True)),
         (ConfigError, "odd integer", lambda: LocalEmpiricalOracle(train, 3.0)),
-        (ConfigError, "use 'circular' or 'zero'",
+        (ConfigError, "use 'circular', 'zero' or 'broken'",
          lambda: LocalEmpiricalOracle(train, 3, boundary="reflect")),
         (ConfigError, "or None", lambda: LocalEmpiricalOracle(train, 3, sigma=0.0)),
         (ConfigError, ">= 1", lambda: LocalEmpiricalOracle(train, 3, block_size=0)),
@@ -198,3 +198,59 @@ def test_bad_input_raises_one_line_errors(train):
             call()
         assert isinstance(info.value, GahrError)
         assert fix in str(info.value) and "\n" not in str(info.value)
+
+
+def naive_broken(train, y, k, equivariant, sigma):
+    """Kamb & Ganguli's boundary-broken machine, pixel by pixel from its definition: zero
+    padding, and pixel (i, j) meets the training patches at rows {i} if i is within k // 2 of
+    the top or bottom border, else at every row whose patch lies inside the image; the same
+    for columns (LS: at (i, j) only)."""
+    C, H, W = train.shape[1:]
+    r = k // 2
+    x = torch.nn.functional.pad(train.double(), (r, r, r, r))
+    q = torch.nn.functional.pad(y.double(), (r, r, r, r))
+
+    def allowed(i, size):
+        return [i] if i < r or i >= size - r or not equivariant else list(range(r, size - r))
+
+    out = torch.zeros(y.shape, dtype=torch.float64)
+    for b in range(len(y)):
+        for i in range(H):
+            for j in range(W):
+                patch = q[b, :, i:i + k, j:j + k]
+                sites = [(p, s) for p in allowed(i, H) for s in allowed(j, W)]
+                keys = torch.stack([x[:, :, p:p + k, s:s + k] for p, s in sites], 1)  # N,S,..
+                d = (keys - patch).square().flatten(2).sum(-1).flatten()
+                centres = torch.stack([train[:, :, p, s].double() for p, s in sites], 1)
+                w = torch.softmax(-d / (2 * sigma**2), 0)
+                out[b, :, i, j] = w @ centres.flatten(0, 1)
+    return out
+
+
+@pytest.mark.parametrize("equivariant", [False, True])
+@pytest.mark.parametrize("k", [3, 5])
+def test_boundary_broken_machine_is_its_definition(equivariant, k):
+    """The streamed "broken" machine equals the per-pixel reference to 1e-10 (float64), with
+    single-logit blocks too, whole images and at some pixels; at k = 5 on 9 x 8 images there
+    are interior, edge and corner pixels. It differs from the zero-border ELS (which lets an
+    edge pixel meet any patch), and LS "broken" is LS "zero"."""
+    gen = torch.Generator().manual_seed(11)
+    train = torch.rand(5, 2, 9, 8, generator=gen)
+    y = (train[:2] + 0.3 * torch.randn(2, 2, 9, 8, generator=gen)).double()
+    sigma = 0.3
+    expected = naive_broken(train, y, k, equivariant, sigma)
+    for block in (1, 97, 1 << 18):
+        o = LocalEmpiricalOracle(train, k, equivariant, sigma, "broken", block_size=block)
+        torch.testing.assert_close(o(y), expected, atol=1e-10, rtol=0)
+    pixels = torch.tensor([[0, 5, 40, 71], [71, 8, 36, 9]])
+    got = o.denoise_pixels(y, pixels)
+    torch.testing.assert_close(got, expected.flatten(2).gather(
+        2, pixels[:, None].expand(-1, 2, -1)), atol=1e-10, rtol=0)
+    zero = LocalEmpiricalOracle(train, k, equivariant, sigma, "zero")(y)
+    if equivariant:
+        assert (zero - expected).abs().max() > 1e-3
+        interior = (slice(None), slice(None), slice(k // 2, 9 - k // 2), slice(k // 2, 8 - k // 2))
+        # an interior pixel meets only interior patches: not the zero ELS there either
+        assert (zero[interior] - expected[interior]).abs().max() > 1e-6
+    else:
+        torch.testing.assert_close(zero, expected, atol=1e-10, rtol=0)

@@ -68,7 +68,7 @@ def test_bad_sigmas_are_refused(train, noisy):
 
 
 @pytest.mark.parametrize("equivariant", [True, False])
-@pytest.mark.parametrize("boundary", ["circular", "zero"])
+@pytest.mark.parametrize("boundary", ["circular", "zero", "broken"])
 def test_denoise_pixels_is_forward_at_those_pixels(train, noisy, equivariant, boundary):
     oracle = LocalEmpiricalOracle(train, 3, equivariant, None, boundary, block_size=7)
     full = oracle(noisy, sigma=SIGMAS).flatten(2)
@@ -127,3 +127,15 @@ def test_small_sigma_where_most_logits_are_floored_is_still_exact(train, noisy, 
     for block in (7, 1 << 18):
         got = LocalEmpiricalOracle(train, 3, equivariant, sigma, block_size=block)(noisy)
         torch.testing.assert_close(got, expected, atol=1e-12, rtol=0)
+
+
+def test_patch_size_schedule_counts_levels_its_calibration_does_not_cover(train, noisy):
+    """Within sqrt 2 of a calibrated level a noise level is covered; beyond (above the
+    largest, below the smallest, in a gap of the grid) the nearest k still answers but the
+    image is counted."""
+    schedule = PatchSizeSchedule(LocalEmpiricalOracle(train, 1), {0.1: 1, 0.4: 3})
+    assert [schedule.covers(s) for s in (0.071, 0.141, 0.2, 0.29, 0.56, 0.57, 0.07)] == \
+        [True, True, False, True, True, False, False]
+    schedule(noisy, sigma=torch.tensor([0.3, 0.6, 0.05], dtype=torch.float64))
+    assert schedule.uncovered == 2
+    assert schedule.describe()["patch_sizes"] == [[0.1, 1], [0.4, 3]]

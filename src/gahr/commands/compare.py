@@ -42,7 +42,11 @@ def register(sub) -> None:
     p.add_argument("--images", type=int, default=16, help="held-out test images (default 16)")
     p.add_argument("--pixels", type=pixels_value, default=64,
                    help="random pixels per image for the MSEs, or 'all' (default 64)")
-    p.add_argument("--boundary", choices=["circular", "zero"], default="circular")
+    p.add_argument("--boundary", choices=["auto", "circular", "zero", "broken"], default="auto",
+                   help="borders of the ELS/LS machines: circular (models circularly padded "
+                   "nets), zero, or broken (Kamb & Ganguli's boundary-broken machine: models "
+                   "zero-padded nets); default auto, from the net's padding (gahr's UNets: "
+                   "broken), said in the log")
     p.add_argument("--samples", type=int, default=8,
                    help="same-seed deterministic samples per model (default 8; 0: none)")
     p.add_argument("--sample-oracles", nargs="+", choices=["memorizer", "els", "ls", "gaussian"],

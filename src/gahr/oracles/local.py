@@ -17,7 +17,17 @@ the input's, so the output can be a new image: a mosaic of training patches.
 
 Borders: "circular" wraps the image (a torus: ELS then commutes with circular shifts); "zero"
 pads with zeros outside the image on both sides, query and training, so a patch that overhangs
-the border compares zeros with zeros there. For LS with zero borders and k >= 2 max(H, W) - 1
+the border compares zeros with zeros there; "broken" (Kamb & Ganguli's boundary-broken ELS, their
+model of zero-padded CNNs, which can tell where they are in the image) pads with zeros as "zero"
+but lets a pixel match only training patches at the same offsets from the same borders: with
+r = k // 2, a row i < r or i >= H - r is matched to training row i only, a row in between to
+every row in between (the rows whose patch lies inside the image), and the same for columns;
+so a pixel whose patch lies inside the image meets the interior training patches at any
+position, an edge pixel the patches along the same edge at the same distance from it, a corner
+pixel the same corner. These sets partition the pixels, so the broken ELS does no more work than
+the zero ELS. LS already matches a pixel to its own location only: its "broken" is its "zero".
+Which machine models which net: a net with circular padding, "circular"; a zero-padded net (as
+gahr's UNets and BF-CNNs are), "broken". For LS with zero borders and k >= 2 max(H, W) - 1
 every patch holds the whole image plus zeros, |P_u y - P_u x_n|^2 = |y - x_n|^2 for every u,
 and LS is exactly `EmpiricalOracle`. Patch size 1: the posterior mean of each pixel under the
 training pixel values at that location (LS) or at every location (ELS).
@@ -45,7 +55,7 @@ from ..errors import ConfigError, ShapeError
 from .empirical import EmpiricalOracle, check_train_images
 from .noise_level import noise_variances
 
-BOUNDARIES = ("circular", "zero")
+BOUNDARIES = ("circular", "zero", "broken")
 PIXEL_ROWS = 8192  # query rows per pass of denoise_pixels: ~30-90 MiB of patches at k <= 21
 _BYTES = 8  # float64
 _FLOOR = -600.0  # logits below the reference by more than this are raised to it (see _update)
@@ -73,7 +83,8 @@ class LocalEmpiricalOracle(nn.Module):
         check_train_images(train_images)
         _check_patch_size(patch_size)
         if boundary not in BOUNDARIES:
-            raise ConfigError(f"boundary={boundary!r} is unknown; use 'circular' or 'zero'")
+            raise ConfigError(f"boundary={boundary!r} is unknown; use 'circular', 'zero' or "
+                              "'broken'")
         if sigma is not None and not sigma > 0:
             raise ConfigError(f"sigma={sigma} must be > 0 (or None for the blind oracle)")
         if not isinstance(block_size, int) or block_size < 1:
@@ -98,6 +109,12 @@ class LocalEmpiricalOracle(nn.Module):
         return (f"{kind}, N={self.n_train}, shape={self.shape}, "
                 f"patch_size={self.patch_size}, boundary={self.boundary!r}, sigma={self.sigma}")
 
+    def describe(self) -> dict:
+        """What this machine is, for cache keys (the training set is the caller's to add)."""
+        return {"machine": "ELS" if self.equivariant else "LS", "n_train": self.n_train,
+                "shape": list(self.shape), "patch_size": self.patch_size,
+                "boundary": self.boundary, "sigma": self.sigma}
+
     @property
     def n_train(self) -> int:
         return self.pixels.shape[0]
@@ -119,8 +136,9 @@ class LocalEmpiricalOracle(nn.Module):
         index = self._index(every)
         per_call = self._images_per_call()
         if self.equivariant:
-            parts = [self._els(_patches(flat[i:i + per_call], index).flatten(0, 1),
-                               s2[i:i + per_call].repeat_interleave(H * W), index)
+            parts = [self._els_rows(_patches(flat[i:i + per_call], index).flatten(0, 1),
+                                    s2[i:i + per_call].repeat_interleave(H * W), index,
+                                    every.repeat(len(flat[i:i + per_call])))
                      for i in range(0, B, per_call)]
         else:
             parts = [self._ls(flat[i:i + per_call], s2[i:i + per_call], index, every)
@@ -152,7 +170,9 @@ class LocalEmpiricalOracle(nn.Module):
         image = torch.arange(B, device=y.device).repeat_interleave(pixels.shape[1])
         queries = flat[image[:, None], index[pixels.flatten()]].flatten(1)  # (B P, k^2 C)
         s2, step = s2[image], max(H * W * self._images_per_call(), PIXEL_ROWS)
-        out = torch.cat([self._els(queries[i:i + step], s2[i:i + step], index)
+        where = pixels.flatten()
+        out = torch.cat([self._els_rows(queries[i:i + step], s2[i:i + step], index,
+                                        where[i:i + step])
                          for i in range(0, len(queries), step)])
         return out.view(B, -1, C).transpose(1, 2).to(y.dtype)
 
@@ -183,7 +203,9 @@ class LocalEmpiricalOracle(nn.Module):
         else:
             g, n = self._ls_plan(b)
             blocks, keys, queries, index = g * b * n, g * n, g * b, 0
-        values = (2 * blocks + keys * (2.5 * d + C + 3) + index + queries * (3 * d + 4)
+        # "broken" ELS copies each group's query patches once more
+        copies = 4 if self.equivariant and self.boundary == "broken" else 3
+        values = (2 * blocks + keys * (2.5 * d + C + 3) + index + queries * (copies * d + 4)
                   + 2 * queries * (C + 2) + HW * k2)
         return int(_BYTES * values)
 
@@ -205,7 +227,7 @@ class LocalEmpiricalOracle(nn.Module):
 
     def _index(self, locs: torch.Tensor) -> torch.Tensor:
         """For pixels u (flat raster indices, (L,)), the flat indices of P_u: (L, k^2), wrapped
-        ("circular") or pointing at the zero pixel H W outside the image ("zero")."""
+        ("circular") or pointing at the zero pixel H W outside the image ("zero", "broken")."""
         _, H, W = self.shape
         r = self.patch_size // 2
         offsets = torch.arange(-r, r + 1, device=locs.device)
@@ -216,6 +238,38 @@ class LocalEmpiricalOracle(nn.Module):
         inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
         return torch.where(inside, rows * W + cols, H * W).flatten(1)
 
+    def _sites(self, device) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(group of every pixel (HW,), the training positions of each group): ELS matches a
+        pixel to the training patches at its group's positions. One group of every position,
+        except "broken": per row, r = k // 2, rows i < r and i >= H - r are groups of their own
+        and the rows between one group; the same for columns; a pixel's group is (row group,
+        column group), and its positions are that group's pixels."""
+        _, H, W = self.shape
+        if self.boundary != "broken":
+            return torch.zeros(H * W, dtype=torch.long, device=device), \
+                [torch.arange(H * W, device=device)]
+        r = self.patch_size // 2
+        rows, cols = torch.arange(H, device=device), torch.arange(W, device=device)
+        row_group = torch.where((rows < r) | (rows >= H - r), rows, H)
+        col_group = torch.where((cols < r) | (cols >= W - r), cols, W)
+        key = (row_group[:, None] * (W + 1) + col_group[None, :]).flatten()
+        _, group = key.unique(return_inverse=True)
+        return group, [(group == g).nonzero().squeeze(1) for g in range(int(group.max()) + 1)]
+
+    def _els_rows(self, patches: torch.Tensor, s2: torch.Tensor, index: torch.Tensor,
+                  where: torch.Tensor) -> torch.Tensor:
+        """ELS posterior means (rows, C) of query patches at pixels `where` (rows,), each row
+        against the training patches at its pixel's positions (`_sites`)."""
+        group, positions = self._sites(index.device)
+        if len(positions) == 1:
+            return self._els(patches, s2, index, positions[0])
+        rows_group = group[where]
+        out = patches.new_empty(len(patches), self.shape[0])
+        for g in rows_group.unique().tolist():
+            rows = (rows_group == g).nonzero().squeeze(1)
+            out[rows] = self._els(patches[rows], s2[rows], index, positions[g])
+        return out
+
     def _images_per_call(self) -> int:
         """Query images per streamed pass: ELS holds all their patches (about one block)."""
         if not self.equivariant:
@@ -223,10 +277,11 @@ class LocalEmpiricalOracle(nn.Module):
         HW = self.shape[1] * self.shape[2]
         return max(1, self.block_size // (HW * (self.patch_dim + 1)))
 
-    def _els_plan(self, rows: int) -> tuple[int, int]:
+    def _els_plan(self, rows: int, sites: int | None = None) -> tuple[int, int]:
         """(query rows r, training patches K) per logit block r x K <= block_size, with
-        K (C k^2 + 1) <= block_size for the chunk of key patches, for `rows` query pixels."""
-        total = self.n_train * self.shape[1] * self.shape[2]
+        K (C k^2 + 1) <= block_size for the chunk of key patches, for `rows` query pixels
+        against the training patches at `sites` positions (default every one)."""
+        total = self.n_train * (sites or self.shape[1] * self.shape[2])
         r = min(rows, 256)  # rows x keys both >= ~256 keep the matmuls efficient
         K = max(1, min(total, self.block_size // max(r, self.patch_dim + 1)))
         return max(1, min(rows, self.block_size // K)), K
@@ -240,18 +295,20 @@ class LocalEmpiricalOracle(nn.Module):
             n = max(1, min(self.n_train, self.block_size // max(batch, d1)))
         return max(1, min(HW, g)), n
 
-    def _els(self, patches: torch.Tensor, s2: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    def _els(self, patches: torch.Tensor, s2: torch.Tensor, index: torch.Tensor,
+             sites: torch.Tensor) -> torch.Tensor:
         """ELS posterior means (rows, C) of float64 query patches P_u y (rows, C k^2), each at
-        its own s2 (rows,): every query row against chunks of K training patches (n, v),
-        flattened n-major; `index` (HW, k^2) is the patch index of every pixel."""
-        HW = index.shape[0]
-        r, K = self._els_plan(len(patches))
+        its own s2 (rows,): every query row against chunks of K training patches (n, v), v in
+        `sites` (flat positions), flattened n-major; `index` (HW, k^2) is the patch index of
+        every pixel."""
+        S = len(sites)
+        r, K = self._els_plan(len(patches), S)
         queries = _augment(patches, s2)
         slices = [slice(i, i + r) for i in range(0, len(patches), r)]
         states = [None] * len(slices)
-        for start in range(0, self.n_train * HW, K):  # each chunk of key patches built once
-            key = torch.arange(start, min(start + K, self.n_train * HW), device=index.device)
-            n, v = key // HW, key % HW
+        for start in range(0, self.n_train * S, K):  # each chunk of key patches built once
+            key = torch.arange(start, min(start + K, self.n_train * S), device=index.device)
+            n, v = key // S, sites[key % S]
             keys = _keys(self.pixels[n[:, None], index[v]].flatten(1).double()).T
             centres = _with_ones(self.pixels[n, v].double())
             states = [_update(state, queries[sl], keys, centres)

@@ -24,7 +24,6 @@ are written at the end (`compare_report`).
 import dataclasses
 import json
 import time
-from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +35,12 @@ from ..config import SPLITS, DataConfig
 from ..configfiles import from_dict, to_dict
 from ..devices import device_of, torch_threads
 from ..errors import ConfigError, DataError
-from ..io import atomic_path, check_out_dir, save_json
-from ..metrics import check_sigma
+from ..io import atomic_path, check_out_dir
+from ..metrics import check_sigma, sigma_label
 from ..nets import load_denoiser
 from ..nets.registry import resolve_model_path
 from ..oracles import (
+    BOUNDARIES,
     EmpiricalOracle,
     GaussianFitOracle,
     LocalEmpiricalOracle,
@@ -49,6 +49,8 @@ from ..oracles import (
 from ..rundir import RunDir
 from ..sample import preset, synthesize
 from ..train import open_images, select
+from .compare_calibration import level_cover, sampler_levels
+from .json_cache import JsonCache, Prefixed
 
 ORACLES = ("memorizer", "gaussian", "els", "ls")
 OTHER = "other_split"  # the net trained on the other half (S2 for an S1 run), sampled beside
@@ -66,7 +68,7 @@ class CompareSettings:
     sigmas: tuple[float, ...] = tuple(s / 255 for s in (5, 10, 25, 50, 100, 200))
     n_images: int = 16  # held-out test images
     pixels: int | None = 64  # pixels per image for the MSEs (None: every pixel)
-    boundary: str = "circular"
+    boundary: str = "auto"  # of the local machines; auto: from the net's padding
     samples: int = 8  # same-seed samples per model (0: none)
     sample_oracles: tuple[str, ...] | None = None  # which models sample (None: all)
     # the local machines sample full images (O(N (HW)^2) per call, ~30 calls): not above this N
@@ -93,6 +95,9 @@ class CompareSettings:
             raise ConfigError("patch sizes must be >= 1 pixel (odd, e.g. 3 or 5)")
         for sigma in self.sigmas:
             check_sigma(sigma, "noise level")
+        if self.boundary not in ("auto", *BOUNDARIES):
+            raise ConfigError(f"boundary={self.boundary!r}; choose auto or one of "
+                              f"{', '.join(BOUNDARIES)}")
         preset(self.sampler, sigma_L=self.sigma_L)  # an unknown sampler fails here
 
     def schedule(self):
@@ -103,38 +108,19 @@ class CompareSettings:
         return [self.seed * 1_000_000 + i for i in range(self.samples)]
 
 
-class JsonCache(MutableMapping):
-    """A dict kept in a JSON file, rewritten (atomically) after every new entry, with the
-    seconds each entry took; entries of other `settings` are dropped on load."""
-
-    def __init__(self, path: Path, settings: dict, log=print):
-        self.path, self.settings, self.log = Path(path), settings, log
-        self.entries, self.seconds = {}, {}
-        if self.path.exists():
-            saved = json.loads(self.path.read_text())
-            if saved.get("settings") == settings:
-                self.entries, self.seconds = saved["entries"], saved["seconds"]
-        self.clock = time.perf_counter()
-
-    def __getitem__(self, key):
-        return self.entries[key]
-
-    def __setitem__(self, key, value):
-        now = time.perf_counter()
-        self.entries[key], self.seconds[key] = value, now - self.clock
-        self.clock = now
-        save_json({"settings": self.settings, "entries": self.entries, "seconds": self.seconds},
-                  self.path)
-        self.log(f"  {key}: {self.seconds[key]:.1f} s")
-
-    def __delitem__(self, key):
-        del self.entries[key]
-
-    def __iter__(self):
-        return iter(self.entries)
-
-    def __len__(self):
-        return len(self.entries)
+def boundary_of(net) -> tuple[str, str]:
+    """(boundary, why): the local machines' boundary that models `net`: "circular" when every
+    padded convolution pads circularly, else "broken" (Kamb & Ganguli's model of zero-padded
+    nets, which can tell where they are in the image); "broken" too when no convolution is
+    found (gahr's nets and most others pad with zeros)."""
+    modes = {m.padding_mode for m in (net.modules() if isinstance(net, torch.nn.Module) else ())
+             if isinstance(m, torch.nn.modules.conv._ConvNd) and m.padding != (0,) * len(
+                 m.kernel_size) and m.padding != "valid"}
+    if modes == {"circular"}:
+        return "circular", "the net pads circularly"
+    if modes:
+        return "broken", f"the net pads with {', '.join(sorted(modes))}"
+    return "broken", "no padded convolution found in the net"
 
 
 def data_config(spec) -> DataConfig:
@@ -181,45 +167,36 @@ def _cache_settings(spec, data: DataConfig, settings: CompareSettings) -> dict:
             **{k: getattr(settings, k) for k in keep}}
 
 
+def calibration_sigmas(name, settings: CompareSettings) -> list[float]:
+    """Where a calibrated local machine is calibrated: the output sigmas and, when it
+    samples, a cover of the sampler's noise levels (a calibrated k near each of them)."""
+    sigmas = list(settings.sigmas)
+    if settings.samples and name in (settings.sample_oracles or settings.oracles):
+        labels = {sigma_label(s) for s in sigmas}
+        sigmas += [s for s in level_cover(sampler_levels(settings.schedule()))
+                   if sigma_label(s) not in labels]
+    return sigmas
+
+
 def measure_outputs(net, models: dict, test, settings: CompareSettings, cache) -> dict:
     """Per model: per-sigma per-image MSEs; for a calibrated local machine also the
-    calibration, and its outputs at the best k of each sigma."""
+    calibration (at the output sigmas and the sampler's levels), and its outputs at the best
+    k of each output sigma."""
     out, calibration = {}, {}
     args = dict(seed=settings.seed, pixels=settings.pixels, batch_size=settings.batch_size)
     for name, model in models.items():
         if name in LOCAL and settings.calibrate:
-            cal = calibrate_patch_size(net, model, test, settings.sigmas, settings.patch_sizes,
-                                       cache=_Prefixed(cache, name + ":"), **args)
+            cal = calibrate_patch_size(net, model, test, calibration_sigmas(name, settings),
+                                       settings.patch_sizes,
+                                       cache=Prefixed(cache, name + ":"), **args)
             calibration[name] = cal = json.loads(json.dumps(cal))  # k keys as in results.json
-            out[name] = {label: cache[f"{name}:k={k}@{label}"] for label, k in cal["best"].items()}
+            out[name] = {sigma_label(s): cache[f"{name}:k={cal['best'][sigma_label(s)]}@"
+                                               f"{sigma_label(s)}"] for s in settings.sigmas}
         else:
             found = denoiser_agreement(net, {name: model}, test, settings.sigmas, cache=cache,
                                        **args)
             out[name] = found[name]
     return {"per_sigma": out, "calibration": calibration}
-
-
-class _Prefixed(MutableMapping):
-    """A view of `cache` whose keys carry `prefix` (one cache, several calibrations)."""
-
-    def __init__(self, cache, prefix):
-        self.cache, self.prefix = cache, prefix
-
-    def __getitem__(self, key):
-        return self.cache[self.prefix + key]
-
-    def __setitem__(self, key, value):
-        self.cache[self.prefix + key] = value
-
-    def __delitem__(self, key):
-        del self.cache[self.prefix + key]
-
-    def __iter__(self):
-        n = len(self.prefix)
-        return (k[n:] for k in self.cache if k.startswith(self.prefix))
-
-    def __len__(self):
-        return sum(1 for _ in self)
 
 
 def sampler_model(name, model, calibration: dict):
@@ -231,13 +208,15 @@ def sampler_model(name, model, calibration: dict):
 
 
 def run_samples(net, models: dict, shape, start_mean: float, settings: CompareSettings,
-                out: Path, log=print) -> dict:
-    """Same-seed deterministic samples of the net and each model, cached as samples_NAME.npz;
+                out: Path, log=print, keys: dict | None = None) -> dict:
+    """Same-seed deterministic samples of the net and each model, cached as samples_NAME.npz
+    under a tag of everything they depend on: seeds, schedule, start and `keys[name]` (what
+    the model is: spec, training data, machine and its patch sizes);
     {name: SampleRecord dict with `samples` (M, C, H, W) and `ok` (M,) bool}."""
-    seeds, found = settings.seeds(), {}
-    tag = json.dumps({"seeds": seeds, "schedule": to_dict(settings.schedule()),
-                      "start_mean": start_mean})
+    seeds, found, keys = settings.seeds(), {}, keys or {}
     for name, den in {"net": net, **models}.items():
+        tag = json.dumps({"seeds": seeds, "schedule": to_dict(settings.schedule()),
+                          "start_mean": start_mean, "model": keys.get(name)}, sort_keys=True)
         path = out / f"samples_{name}.npz"
         if path.exists():
             saved = np.load(path)
@@ -256,7 +235,20 @@ def run_samples(net, models: dict, shape, start_mean: float, settings: CompareSe
                                 ok=found[name]["ok"].numpy(), calls=found[name]["calls"])
         log(f"  samples of {name}: {int(r.ok.sum())}/{len(seeds)} converged, "
             f"{time.perf_counter() - t0:.1f} s")
+        if getattr(den, "uncovered", 0):
+            log(f"  {name}: {den.uncovered} calls at noise levels its calibration does not "
+                "cover")
     return found
+
+
+def model_key(name, den, spec, data: DataConfig) -> dict:
+    """What a sampling model's samples depend on besides the sampler: the net's spec, or the
+    training data and what the model is (a local machine's kind, boundary, patch sizes)."""
+    if name == "net":
+        return {"spec": str(spec), "data": to_dict(data)}
+    describe = getattr(den, "describe", None)
+    return {"data": to_dict(data), "model": name,
+            **(describe() if describe else {"class": type(den).__name__})}
 
 
 def compare_samples(found: dict) -> dict:
@@ -286,15 +278,24 @@ def sample_stage(spec, net, models: dict, calibration: dict, data, data_config: 
             f"N={len(data.train)} > local_sample_max_train")
         names = [n for n in names if n not in LOCAL]
     sampling = {n: sampler_model(n, models[n], calibration) for n in names}
+    keys = {name: model_key(name, den, spec, data_config) for name, den in sampling.items()}
     if settings.other_split:
-        sampling[OTHER] = other_split_net(spec, data_config, device_of(net))
+        sibling = other_split_path(spec, data_config)
+        sampling[OTHER] = load_denoiser(sibling, device_of(net))
+        keys[OTHER] = {"spec": str(sibling), "data": to_dict(data_config)}
+    keys["net"] = model_key("net", net, spec, data_config)
     mean = float(getattr(net, "meta", {}).get("mean_intensity", data.train.mean()))
-    found = run_samples(net, sampling, tuple(data.test.shape[1:]), mean, settings, out, log)
-    return compare_samples(found), found
+    found = run_samples(net, sampling, tuple(data.test.shape[1:]), mean, settings, out, log,
+                        keys)
+    compared = compare_samples(found)
+    for name, den in sampling.items():
+        if hasattr(den, "uncovered"):
+            compared[name]["uncalibrated_calls"] = int(den.uncovered)
+    return compared, found
 
 
-def other_split_net(spec, data: DataConfig, device):
-    """The net of the same [data] on the other split (S1 <-> S2): the sibling run dir
+def other_split_path(spec, data: DataConfig) -> Path:
+    """The run of the same [data] on the other split (S1 <-> S2): the sibling run dir
     N{n}_{other} of the sweep."""
     if data.split not in SPLITS:
         raise ConfigError(f"{spec} was trained on split {data.split!r}; --other-split needs an "
@@ -305,7 +306,7 @@ def other_split_net(spec, data: DataConfig, device):
     if data_config(sibling) != dataclasses.replace(data, split=other):
         raise DataError(f"{sibling} was not trained on the {other} half of {spec}'s data; "
                         "compare runs of one sweep")
-    return load_denoiser(sibling, device)
+    return sibling
 
 
 def compare_run(spec, settings: CompareSettings, out, device="cpu", threads: int = 1,
@@ -322,6 +323,11 @@ def compare_run(spec, settings: CompareSettings, out, device="cpu", threads: int
                         f"n_images={settings.n_images}; lower --images")
     with torch_threads(threads):
         net = load_denoiser(spec, device) if net is None else net
+        if settings.boundary == "auto":
+            boundary, why = boundary_of(net)
+            settings = dataclasses.replace(settings, boundary=boundary)
+            if any(name in LOCAL for name in settings.oracles):
+                log(f"local machines with boundary {boundary!r}: {why} (--boundary to choose)")
         test = data.test[:settings.n_images].to(device)
         models = build_models(settings.oracles, data.train.to(device), settings, device)
         skipped = skipped_models(settings.oracles, len(data.train))
