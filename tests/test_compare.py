@@ -203,3 +203,33 @@ def test_the_boundary_follows_the_nets_padding(run1, tmp_path):
                                          samples=0), tmp_path / "out", log=lines.append)
     assert results["settings"]["boundary"] == "broken"
     assert any("boundary 'broken'" in line and "zeros" in line for line in lines)
+
+
+def test_the_kamb_ganguli_protocol_end_to_end(run1, tmp_path):
+    """--protocol kamb-ganguli: DDIM on their 20-level grid from 0.5, k per step on the net's
+    trajectory (20 steps, odd k up to the image size), samples at a calibrated k at every
+    level; explicit flags win over the protocol's; a rerun computes nothing."""
+    out = tmp_path / "kg"
+    args = ["compare", str(run1), "--oracle", "els", "--protocol", "kamb-ganguli",
+            "--samples", "2", "--calibration-samples", "2", "--sigmas", "25/255", "--images",
+            "2", "--pixels", "8", "--out", str(out)]
+    assert main(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["settings"]["sampler"] == "kamb-ganguli"
+    assert results["settings"]["samples"] == 2 and results["settings"]["boundary"] == "broken"
+    for name in ("els",):
+        cal = results["calibration"][name]
+        assert cal["method"] == "trajectory" and cal["patch_sizes"] == [1, 3, 5, 7, 9, 11]
+        assert len(cal["steps"]) == 20 and cal["steps"][0]["sigma"] == pytest.approx(40.1, abs=.1)
+        assert results["samples"][name]["uncalibrated_calls"] == 0
+        assert results["samples"][name]["calls"] == [20, 20]
+        assert results["summary"][name]["25"]["k"] in cal["patch_sizes"]
+    for name in ("calibrated_k_els", "calibration_els", "samples"):
+        assert (out / "figures" / f"{name}.png").exists()
+    from gahr.commands import compare as command
+
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*") if p.suffix in (".npz",)}
+    stamps["calibration_els.json"] = (out / "calibration_els.json").stat().st_mtime_ns
+    assert command.PROTOCOLS["kamb-ganguli"]["samples"] == 100
+    assert main(args) == 0  # everything cached: no file of samples or calibration rewritten
+    assert stamps == {name: (out / name).stat().st_mtime_ns for name in stamps}

@@ -4,6 +4,16 @@ import argparse
 
 from ._common import add_device_arg, resolve_device, sigma_value
 
+#: What --protocol sets together (explicit flags win): the sampler preset, whether and how the
+#: local machines are calibrated, and the number of same-seed samples.
+PROTOCOLS = {
+    "gahr": dict(sampler="deterministic", calibrate=False, calibration="mse", samples=8),
+    # Kamb & Ganguli (2025): DDIM 20 steps on their cosine grid from pure noise, k per step on
+    # the net's trajectory by score cosine, median over 100 seeds
+    "kamb-ganguli": dict(sampler="kamb-ganguli", calibrate=True, calibration="trajectory",
+                         samples=100),
+}
+
 
 def pixels_value(text: str) -> int | None:
     """`all` (None) or a positive number of pixels per image."""
@@ -30,12 +40,7 @@ def register(sub) -> None:
                    "pretrained:NAME")
     p.add_argument("--oracle", nargs="+", choices=["memorizer", "els", "ls", "gaussian"],
                    default=["memorizer", "els"], help="models to compare (default memorizer els)")
-    k = p.add_mutually_exclusive_group()
-    k.add_argument("--patch-size", type=int, help="odd patch size k of the ELS/LS machines")
-    k.add_argument("--calibrate", action="store_true",
-                   help="per sigma, the k of --patch-sizes that best matches the net")
-    p.add_argument("--patch-sizes", type=int, nargs="+", default=[3, 5, 7, 9, 11, 15],
-                   help="calibration grid (default 3 5 7 9 11 15)")
+    add_machine_args(p)
     p.add_argument("--sigmas", type=sigma_value, nargs="+",
                    default=[s / 255 for s in (5, 10, 25, 50, 100, 200)],
                    help="noise levels, e.g. 25/255 (default 5 10 25 50 100 200 /255)")
@@ -47,8 +52,9 @@ def register(sub) -> None:
                    "nets), zero, or broken (Kamb & Ganguli's boundary-broken machine: models "
                    "zero-padded nets); default auto, from the net's padding (gahr's UNets: "
                    "broken), said in the log")
-    p.add_argument("--samples", type=int, default=8,
-                   help="same-seed deterministic samples per model (default 8; 0: none)")
+    p.add_argument("--samples", type=int,
+                   help="same-seed deterministic samples per model (default 8, or the "
+                   "protocol's; 0: none)")
     p.add_argument("--sample-oracles", nargs="+", choices=["memorizer", "els", "ls", "gaussian"],
                    help="models that sample (default: all of --oracle)")
     p.add_argument("--local-sample-max-n", dest="local_sample_max_train", type=int,
@@ -69,14 +75,44 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def add_machine_args(p) -> None:
+    """The local machines' patch size or calibration, and the sampler and protocol."""
+    k = p.add_mutually_exclusive_group()
+    k.add_argument("--patch-size", type=int, help="odd patch size k of the ELS/LS machines")
+    k.add_argument("--calibrate", action="store_true",
+                   help="per sigma, the k of --patch-sizes that best matches the net")
+    p.add_argument("--patch-sizes", type=int, nargs="+",
+                   help="calibration grid (default 3 5 7 9 11 15 for mse, every odd k up to "
+                   "the image size for trajectory)")
+    p.add_argument("--calibration", choices=["mse", "trajectory"],
+                   help="mse (default): per sigma, least MSE to the net on noisy test images; "
+                   "trajectory: per sampler step, largest cosine between the net's and the "
+                   "machine's scores at the net's own iterates (Kamb & Ganguli)")
+    p.add_argument("--calibration-samples", type=int, default=8,
+                   help="trajectories of the trajectory calibration, own seeds (default 8)")
+    p.add_argument("--sampler", help="sampler preset (gahr.sample.PRESETS: deterministic "
+                   "(default), kadkhodaie2021, kadkhodaie2024 made deterministic, or "
+                   "kamb-ganguli: DDIM, 20 steps, cosine schedule, from pure noise)")
+    p.add_argument("--protocol", choices=sorted(PROTOCOLS), default="gahr",
+                   help="defaults for --sampler, --calibrate/--calibration and --samples "
+                   "together: gahr (deterministic, mse if --calibrate, 8) or kamb-ganguli "
+                   "(kamb-ganguli, trajectory, 100: their paper's); explicit flags win")
+
+
 def run(args) -> int:
     from ..workflows.compare import CompareSettings, compare_run
     from ..workflows.compare_sweep import compare_runs
 
+    protocol = PROTOCOLS[args.protocol]
     settings = CompareSettings(
-        oracles=tuple(args.oracle), patch_size=args.patch_size, calibrate=args.calibrate,
-        patch_sizes=tuple(args.patch_sizes), sigmas=tuple(args.sigmas), n_images=args.images,
-        pixels=args.pixels, boundary=args.boundary, samples=args.samples,
+        oracles=tuple(args.oracle), patch_size=args.patch_size,
+        calibrate=args.calibrate or (protocol["calibrate"] and args.patch_size is None),
+        calibration=args.calibration or protocol["calibration"],
+        calibration_samples=args.calibration_samples, sampler=args.sampler or protocol["sampler"],
+        patch_sizes=tuple(args.patch_sizes) if args.patch_sizes else None,
+        sigmas=tuple(args.sigmas), n_images=args.images, pixels=args.pixels,
+        boundary=args.boundary,
+        samples=protocol["samples"] if args.samples is None else args.samples,
         sample_oracles=tuple(args.sample_oracles) if args.sample_oracles else None,
         sigma_L=args.sigma_L, seed=args.seed,
         local_sample_max_train=args.local_sample_max_train, other_split=args.other_split)

@@ -59,11 +59,27 @@ class PatchSizeSchedule(nn.Module):
         """What this machine is (for cache keys): the oracle's and the calibrated levels."""
         return {**self.oracle.describe(), "patch_sizes": [[s, k] for s, k in self.levels]}
 
-    def forward(self, y: torch.Tensor, sigma=None) -> torch.Tensor:
+    def denoise_pixels(self, y: torch.Tensor, pixels: torch.Tensor, sigma=None) -> torch.Tensor:
+        """x_hat(y) at some pixels only, (B, C, P), as `LocalEmpiricalOracle.denoise_pixels`
+        at each image's k(sigma)."""
+        sigmas, ks = self._levels(y, sigma)
+        out = torch.empty(*y.shape[:2], pixels.shape[1], dtype=y.dtype, device=y.device)
+        for k in ks.unique().tolist():
+            rows = ks == k
+            out[rows] = self.machines[k].denoise_pixels(y[rows], pixels[rows.to(pixels.device)],
+                                                        sigma=sigmas[rows])
+        return out
+
+    def _levels(self, y, sigma):
+        """(sigma per image, k per image), counting the uncovered levels."""
         sigmas = (self.oracle.estimate_sigma(y).double() if sigma is None
                   else noise_variances(sigma, len(y), y.device).sqrt())
         self.uncovered += sum(not self.covers(float(s)) for s in sigmas)
         ks = torch.tensor([self.patch_size_at(float(s)) for s in sigmas], device=y.device)
+        return sigmas, ks
+
+    def forward(self, y: torch.Tensor, sigma=None) -> torch.Tensor:
+        sigmas, ks = self._levels(y, sigma)
         out = torch.empty_like(y)
         for k in ks.unique().tolist():
             rows = ks == k

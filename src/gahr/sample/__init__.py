@@ -6,11 +6,13 @@ linear inverse problems through measurement operators `measure` = M^T, `lift` = 
 M^T M = I) share one signature. The schedule is a `Schedule` (sigma_0, sigma_L, h_0, beta, step
 rule, max calls; `PRESETS` holds the two published ones and their deterministic variant
 (beta = 1, `Schedule.deterministic()`), `preset(name, **changes)` a changed copy) or a
-`FixedBudget` (exactly K steps). `synthesize(..., give_sigma=True)` hands oracles the noise
-level of each iterate.
+`FixedBudget` (exactly K steps) or a `NoiseGrid` (deterministic DDIM through fixed noise
+levels; `PRESETS["kamb-ganguli"]` is Kamb & Ganguli's 20-step cosine grid from pure noise).
+`synthesize(..., give_sigma=True)` hands oracles the noise level of each iterate.
 """
 
 from .inverse import InverseProblem, solve
+from .noise_grid import NoiseGrid, kamb_ganguli
 from .operators import (
                         BlockAverage,
                         Operator,
@@ -25,11 +27,11 @@ from .result import SampleResult
 from .sampler import Synthesis, resolve_seeds, run_ascent, synthesize, synthesize_budget
 from .schedule import PRESETS, FixedBudget, Schedule, ideal_steps, preset, step_size
 
-__all__ = ["PRESETS", "BlockAverage", "FixedBudget", "InverseProblem", "Operator",
+__all__ = ["PRESETS", "BlockAverage", "FixedBudget", "InverseProblem", "NoiseGrid", "Operator",
            "PixelMask", "RandomProjection", "SampleResult", "Schedule", "SpectralLowPass",
-           "Synthesis", "box_inpainting", "ideal_steps", "make_operator", "preset",
-           "random_pixels", "resolve_seeds", "run_ascent", "solve", "step_size", "synthesize",
-           "synthesize_budget"]
+           "Synthesis", "box_inpainting", "ideal_steps", "kamb_ganguli", "make_operator",
+           "preset", "random_pixels", "resolve_seeds", "run_ascent", "solve", "step_size",
+           "synthesize", "synthesize_budget"]
 
 
 def __getattr__(name):

@@ -149,7 +149,7 @@ def run_ascent(denoiser: Denoiser, task, shape, seeds: list[int], policy: Policy
         bar.update(int((~finite | done | late | stalled).sum()))
         keep = finite & ~done & ~late & ~stalled
         h, gamma = policy.step(batch.t[keep], sigma[keep])
-        batch = batch.advance(keep, d, h, gamma, sigma)
+        batch = batch.advance(keep, d, h, gamma, sigma, getattr(policy, "next_level", None))
         iteration += 1
     bar.close()
     return state.result(seeds)
@@ -180,9 +180,10 @@ class _Batch:
                       np.concatenate([self.t, np.ones_like(index)]), self.gens + gens,
                       np.concatenate([self.level, np.full(len(index), float(sigma_0))]))
 
-    def advance(self, keep, d, h, gamma, sigma):
+    def advance(self, keep, d, h, gamma, sigma, next_level=None):
         """y <- y + h d + gamma z for the images kept; each z from its own generator. The new
-        level: sqrt((1 - h)^2 sigma^2 + gamma^2), sigma the effective noise just measured."""
+        level: sqrt((1 - h)^2 sigma^2 + gamma^2), sigma the effective noise just measured, or
+        the policy's `next_level(t, sigma, h, gamma)` (a fixed grid's own level)."""
         y = self.y
         if not keep.all():
             sel = torch.from_numpy(keep).to(y.device)
@@ -193,7 +194,8 @@ class _Batch:
                              for g in gens])
             coef = torch.from_numpy(np.stack([h, gamma])).to(y.device, y.dtype)
             y = y + coef[0].view(-1, 1, 1, 1) * d + coef[1].view(-1, 1, 1, 1) * z
-        level = np.sqrt((1 - h) ** 2 * sigma[keep] ** 2 + gamma**2)
+        level = np.sqrt((1 - h) ** 2 * sigma[keep] ** 2 + gamma**2) if next_level is None \
+            else next_level(self.t[keep], sigma[keep], h, gamma)
         return _Batch(y, self.index[keep], self.t[keep] + 1, gens, level)
 
 

@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError
+from .noise_grid import NoiseGrid, kamb_ganguli
 
 #: `Schedule.stall` watches a sample once its lowest sigma_t is at most this many times sigma_L.
 STALL_TOLERANCE = 2.0
@@ -143,6 +144,8 @@ PRESETS = {
     "kadkhodaie2021": Schedule(rule="growing", sigma_0=1.0, sigma_L=0.01, h_0=0.01, beta=0.01),
     "kadkhodaie2024": Schedule(rule="constant", sigma_0=1.0, sigma_L=0.05, h_0=0.01, beta=0.1),
     "deterministic": Schedule(rule="growing", sigma_0=1.0, sigma_L=0.01, h_0=0.01, beta=1.0),
+    # Kamb & Ganguli (2025): DDIM, 20 steps, legacy cosine schedule, from pure noise
+    "kamb-ganguli": kamb_ganguli(20),
 }
 
 
@@ -197,8 +200,8 @@ class FixedBudget:
         return h, gamma
 
 
-#: What a sampler takes: Algorithm 1's schedule or the fixed budget.
-Policy = Schedule | FixedBudget
+#: What a sampler takes: Algorithm 1's schedule, the fixed budget or a DDIM noise grid.
+Policy = Schedule | FixedBudget | NoiseGrid
 #: The settings that synthesize and solve took as keywords before the Schedule object
 #: (deprecated until 0.2), and the Schedule field each one sets.
 LEGACY_SETTINGS = {"sigma_0": "sigma_0", "sigma_L": "sigma_L", "h_0": "h_0", "beta": "beta",
@@ -212,7 +215,7 @@ def resolve_schedule(schedule, legacy: dict, caller: str) -> Policy:
     if unknown:
         raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
     schedule = PRESETS["kadkhodaie2021"] if schedule is None else schedule
-    if not isinstance(schedule, Schedule | FixedBudget):
+    if not isinstance(schedule, Schedule | FixedBudget | NoiseGrid):
         raise ConfigError(f"{caller}: schedule={schedule!r}; pass a gahr.sample.Schedule "
                           "(e.g. PRESETS['kadkhodaie2024']) or a FixedBudget")
     if legacy:

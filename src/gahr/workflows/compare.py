@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from ..analysis.agreement import calibrate_patch_size, denoiser_agreement, sample_correlation
+from ..analysis.bootstrap import bootstrap_interval
 from ..config import SPLITS, DataConfig
 from ..configfiles import from_dict, to_dict
 from ..devices import device_of, torch_threads
@@ -44,15 +45,17 @@ from ..oracles import (
     EmpiricalOracle,
     GaussianFitOracle,
     LocalEmpiricalOracle,
-    PatchSizeSchedule,
 )
 from ..rundir import RunDir
-from ..sample import preset, synthesize
+from ..sample import PRESETS, Schedule, preset, synthesize
 from ..train import open_images, select
 from .compare_calibration import level_cover, sampler_levels
+from .compare_trajectory import schedule_of, schedule_tag, trajectory_calibrations
 from .json_cache import JsonCache, Prefixed
 
 ORACLES = ("memorizer", "gaussian", "els", "ls")
+CALIBRATIONS = ("mse", "trajectory")
+MSE_PATCH_SIZES = (3, 5, 7, 9, 11, 15)
 OTHER = "other_split"  # the net trained on the other half (S2 for an S1 run), sampled beside
 LOCAL = ("els", "ls")
 
@@ -64,7 +67,12 @@ class CompareSettings:
     oracles: tuple[str, ...] = ("memorizer", "els")
     patch_size: int | None = None  # fixed k of the local machines; or calibrate
     calibrate: bool = False
-    patch_sizes: tuple[int, ...] = (3, 5, 7, 9, 11, 15)  # the calibration grid
+    # mse: per sigma, the k of least MSE to the net on noisy test images; trajectory: per
+    # sampler step, the k of largest score cosine on the net's own trajectory (K&G)
+    calibration: str = "mse"
+    # the calibration grid; None: 3 5 7 9 11 15 (mse), every odd k up to the image (trajectory)
+    patch_sizes: tuple[int, ...] | None = None
+    calibration_samples: int = 8  # trajectories of the trajectory calibration
     sigmas: tuple[float, ...] = tuple(s / 255 for s in (5, 10, 25, 50, 100, 200))
     n_images: int = 16  # held-out test images
     pixels: int | None = 64  # pixels per image for the MSEs (None: every pixel)
@@ -91,18 +99,37 @@ class CompareSettings:
                               "(one of the two)")
         if self.n_images < 1 or self.samples < 0 or self.batch_size < 1:
             raise ConfigError("n_images and batch_size must be >= 1, samples >= 0")
-        if self.patch_size is not None and self.patch_size < 1 or min(self.patch_sizes) < 1:
+        if self.patch_size is not None and self.patch_size < 1 or \
+                min(self.patch_sizes or (1,)) < 1:
             raise ConfigError("patch sizes must be >= 1 pixel (odd, e.g. 3 or 5)")
+        if self.calibration not in CALIBRATIONS or self.calibration_samples < 1:
+            raise ConfigError(f"calibration={self.calibration!r} (choose "
+                              f"{' or '.join(CALIBRATIONS)}) with calibration_samples >= 1")
         for sigma in self.sigmas:
             check_sigma(sigma, "noise level")
         if self.boundary not in ("auto", *BOUNDARIES):
             raise ConfigError(f"boundary={self.boundary!r}; choose auto or one of "
                               f"{', '.join(BOUNDARIES)}")
-        preset(self.sampler, sigma_L=self.sigma_L)  # an unknown sampler fails here
+        self.schedule()  # an unknown sampler fails here
 
     def schedule(self):
-        """The sampler: the preset with sigma_L, made deterministic (beta = 1)."""
-        return preset(self.sampler, sigma_L=self.sigma_L).deterministic()
+        """The sampler: the preset made deterministic (beta = 1), with sigma_L where the preset
+        has one (Algorithm 1; a DDIM grid has fixed levels)."""
+        changes = {"sigma_L": self.sigma_L} if isinstance(PRESETS.get(self.sampler), Schedule) \
+            else {}
+        return preset(self.sampler, **changes).deterministic()
+
+    def grid(self) -> tuple[int, ...]:
+        """The MSE calibration's patch sizes."""
+        return self.patch_sizes or MSE_PATCH_SIZES
+
+    def start_mean(self, net, train) -> float:
+        """Where the samples start: the sampler's own (pure noise at 0.5 for DDIM from noise),
+        else the training set's mean intensity (as saved with the net)."""
+        own = getattr(self.schedule(), "start_mean", None)
+        if own is not None:
+            return float(own)
+        return float(getattr(net, "meta", {}).get("mean_intensity", train.mean()))
 
     def seeds(self) -> list[int]:
         return [self.seed * 1_000_000 + i for i in range(self.samples)]
@@ -145,7 +172,7 @@ def training_data(spec):
 def build_models(names, train: torch.Tensor, settings: CompareSettings, device) -> dict:
     """{name: oracle on `train`}; the local machines at the fixed patch size, or at the
     grid's first size (calibration changes it)."""
-    k = settings.patch_size or settings.patch_sizes[0]
+    k = settings.patch_size or settings.grid()[0]
     make = {"memorizer": lambda: EmpiricalOracle(train),
             "gaussian": lambda: GaussianFitOracle(train),
             "els": lambda: LocalEmpiricalOracle(train, k, True, boundary=settings.boundary),
@@ -178,16 +205,27 @@ def calibration_sigmas(name, settings: CompareSettings) -> list[float]:
     return sigmas
 
 
-def measure_outputs(net, models: dict, test, settings: CompareSettings, cache) -> dict:
+def measure_outputs(net, models: dict, test, settings: CompareSettings, cache,
+                    trajectory: dict | None = None) -> dict:
     """Per model: per-sigma per-image MSEs; for a calibrated local machine also the
-    calibration (at the output sigmas and the sampler's levels), and its outputs at the best
-    k of each output sigma."""
+    calibration (MSE: at the output sigmas and the sampler's levels; or `trajectory`, done
+    before), and its outputs at the calibrated k of each output sigma."""
+    trajectory = dict(trajectory or {})
     out, calibration = {}, {}
     args = dict(seed=settings.seed, pixels=settings.pixels, batch_size=settings.batch_size)
     for name, model in models.items():
-        if name in LOCAL and settings.calibrate:
+        if name in trajectory:  # calibrated on the net's trajectory: measured at k(sigma)
+            calibration[name] = trajectory[name]
+            tagged = f"{name}~{schedule_tag(trajectory[name])}"
+            found = denoiser_agreement(net, {tagged: schedule_of(model, trajectory[name])},
+                                       test, settings.sigmas, cache=cache, **args)
+            out[name] = found[tagged]
+            machine = schedule_of(model, trajectory[name])
+            trajectory[name]["best"] = {sigma_label(s): machine.patch_size_at(s)
+                                        for s in settings.sigmas}
+        elif name in LOCAL and settings.calibrate:
             cal = calibrate_patch_size(net, model, test, calibration_sigmas(name, settings),
-                                       settings.patch_sizes,
+                                       settings.grid(),
                                        cache=Prefixed(cache, name + ":"), **args)
             calibration[name] = cal = json.loads(json.dumps(cal))  # k keys as in results.json
             out[name] = {sigma_label(s): cache[f"{name}:k={cal['best'][sigma_label(s)]}@"
@@ -201,10 +239,7 @@ def measure_outputs(net, models: dict, test, settings: CompareSettings, cache) -
 
 def sampler_model(name, model, calibration: dict):
     """The denoiser that samples for `name`: the local machine at its calibrated k(sigma)."""
-    if name in calibration:
-        best = calibration[name]["best"]
-        return PatchSizeSchedule(model, {float(label) / 255: k for label, k in best.items()})
-    return model
+    return schedule_of(model, calibration[name]) if name in calibration else model
 
 
 def run_samples(net, models: dict, shape, start_mean: float, settings: CompareSettings,
@@ -252,7 +287,8 @@ def model_key(name, den, spec, data: DataConfig) -> dict:
 
 
 def compare_samples(found: dict) -> dict:
-    """Pearson r of each model's samples with the net's (seeds where both converged)."""
+    """Pearson r of each model's samples with the net's (seeds where both converged), the
+    median and its 95% percentile-bootstrap interval."""
     out = {}
     for name, rec in found.items():
         if name == "net":
@@ -261,7 +297,9 @@ def compare_samples(found: dict) -> dict:
         corr = sample_correlation(found["net"]["samples"][both], rec["samples"][both]) \
             if both.sum() > 0 else {"pearson_r": [], "different_seed_median_r": None}
         r = [v for v in corr["pearson_r"] if np.isfinite(v)]
+        interval = bootstrap_interval(r)
         out[name] = {**corr, "median_pearson_r": float(np.median(r)) if r else None,
+                     "median_pearson_r_interval": interval and [interval.low, interval.high],
                      "pairs": int(both.sum()), "calls": [int(c) for c in rec["calls"]]}
     return out
 
@@ -284,7 +322,7 @@ def sample_stage(spec, net, models: dict, calibration: dict, data, data_config: 
         sampling[OTHER] = load_denoiser(sibling, device_of(net))
         keys[OTHER] = {"spec": str(sibling), "data": to_dict(data_config)}
     keys["net"] = model_key("net", net, spec, data_config)
-    mean = float(getattr(net, "meta", {}).get("mean_intensity", data.train.mean()))
+    mean = settings.start_mean(net, data.train)
     found = run_samples(net, sampling, tuple(data.test.shape[1:]), mean, settings, out, log,
                         keys)
     compared = compare_samples(found)
@@ -335,7 +373,13 @@ def compare_run(spec, settings: CompareSettings, out, device="cpu", threads: int
             f"{', '.join(models)}, {len(test)} test images"
             + "".join(f"; no {name}: {why}" for name, why in skipped.items()))
         cache = JsonCache(out / "partial.json", _cache_settings(spec, data_config, settings), log)
-        outputs = measure_outputs(net, models, test, settings, cache)
+        trajectory = {}
+        if settings.calibrate and settings.calibration == "trajectory":
+            trajectory = trajectory_calibrations(
+                net, models, [n for n in models if n in LOCAL], settings,
+                tuple(data.test.shape[1:]), settings.start_mean(net, data.train),
+                {"spec": str(spec), "data": to_dict(data_config)}, out, log, device)
+        outputs = measure_outputs(net, models, test, settings, cache, trajectory)
         samples, found = sample_stage(spec, net, models, outputs["calibration"], data,
                                       data_config, settings, out, log)
     results = {"spec": str(spec), "n": len(data.train), "split": data_config.split,

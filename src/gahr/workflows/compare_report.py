@@ -90,6 +90,9 @@ def draw_outputs(fig_dir: Path, results: dict, summ: dict) -> list[dict]:
     entries = [{"path": str(path), "title": "MSE(net, model) against sigma", "caption": caption}]
     for name, cal in results.get("calibration", {}).items():
         text = LABELS.get(name, name)
+        if "steps" in cal:
+            entries += draw_trajectory_calibration(fig_dir, name, cal)
+            continue
         path = line_plot(fig_dir / f"calibrated_k_{name}.png", x, {"calibrated k": [
             cal["best"][s] for s in labels]}, "sigma (/255)", "patch size k (pixels)",
             f"{text}: the patch size that best matches the net", logx=True)
@@ -103,6 +106,29 @@ def draw_outputs(fig_dir: Path, results: dict, summ: dict) -> list[dict]:
                          "patch size k (pixels)", f"MSE(net, {text}_k)",
                          f"{text}: calibration curves, one per sigma", logy=True)
         entries.append({"path": str(path), "title": f"{text}: MSE against k"})
+    return entries
+
+
+def draw_trajectory_calibration(fig_dir: Path, name: str, cal: dict) -> list[dict]:
+    """The k chosen per sampler step against the step's noise level, and the mean score
+    cosine of each k per step."""
+    text = LABELS.get(name, name)
+    sigma = [step["sigma"] * 255 for step in cal["steps"]]
+    path = line_plot(fig_dir / f"calibrated_k_{name}.png", sigma, {"median k over samples": [
+        step["best"] for step in cal["steps"]]}, "noise level of the step (/255)",
+        "patch size k (pixels)", f"{text}: k per step on the net's trajectory", logx=True)
+    ks = ", ".join(f"{s:.3g}: {step['best']}" for s, step in zip(sigma, cal["steps"],
+                                                                  strict=True))
+    entries = [{"path": str(path), "title": f"{text}: calibrated k per step",
+                "caption": f"per step, the k in {cal['patch_sizes']} whose machine's score "
+                f"has the largest cosine with the net's at the net's iterate (median over "
+                f"{len(cal['seeds'])} calibration trajectories); sigma (/255): k {ks}."}]
+    curves = {f"k={k}": [step["cosine"][str(k)] for step in cal["steps"]]
+              for k in cal["patch_sizes"]}
+    path = line_plot(fig_dir / f"calibration_{name}.png", sigma, curves,
+                     "noise level of the step (/255)", "mean cosine(net score, machine score)",
+                     f"{text}: score cosine per step and k", logx=True)
+    entries.append({"path": str(path), "title": f"{text}: score cosine against k"})
     return entries
 
 
@@ -120,6 +146,10 @@ def draw_samples(fig_dir: Path, results: dict, found: dict) -> list[dict]:
     return [{"path": str(path), "title": "Same-seed samples",
              "caption": "Columns: seeds; rows: the net, then each model from the same start "
              f"(beta = 1, no injected noise). Median Pearson r with the net: {r}."}]
+
+
+def _interval(bounds) -> str:
+    return f"[{bounds[0]:.3f}, {bounds[1]:.3f}]" if bounds else "n/a"
 
 
 def write_run_outputs(out: Path, results: dict, found: dict | None = None, log=print) -> dict:
@@ -141,6 +171,7 @@ def write_run_outputs(out: Path, results: dict, found: dict | None = None, log=p
     if results["samples"]:
         rows = [{"model": label_of(n, results), "pairs": s["pairs"],
                  "median Pearson r (= mean-removed cosine)": s["median_pearson_r"],
+                 "95% interval": _interval(s.get("median_pearson_r_interval")),
                  "different-seed median r": s["different_seed_median_r"]}
                 for n, s in results["samples"].items()]
         report.add_section("Same-seed deterministic samples", "Pearson r across pixels between "

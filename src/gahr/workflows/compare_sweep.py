@@ -47,6 +47,9 @@ def summary_row(results: dict, same_seed: dict) -> dict:
                     row[f"{text} k @{label}"] = summ[name][label]["k"]
     for name, rec in results["samples"].items():
         row[f"r(net, {LABELS.get(name, name)})"] = rec["median_pearson_r"]
+        if rec.get("median_pearson_r_interval"):
+            low, high = rec["median_pearson_r_interval"]
+            row[f"r(net, {LABELS.get(name, name)}), 95% interval"] = f"[{low:.3f}, {high:.3f}]"
         row[f"r(net, {LABELS.get(name, name)}), different seeds"] = \
             rec["different_seed_median_r"]
     if same_seed:
