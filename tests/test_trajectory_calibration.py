@@ -54,3 +54,17 @@ def test_a_net_that_is_the_machine_at_k_calibrates_to_k(train, schedule):
     assert all(s["cosine"]["1"] < 1 - 1e-6 for s in cal["steps"])
     # cached steps are not recomputed
     assert calibrate_on_trajectory(None, traj, [1, 3, 5], cache)["steps"] == cal["steps"]
+
+
+def test_the_cosine_over_some_pixels_is_the_cosine_there(train):
+    """`pixels`: the cosine over P random pixels per image, the same pixels for every k: the
+    machine itself still scores 1, and P >= HW is the whole image."""
+    machine = LocalEmpiricalOracle(train, 3, True, boundary="broken")
+    traj = record_trajectory(Conditional(machine), (1, 7, 6), [0, 1],
+                             NoiseGrid((3.0, 1.0, 0.3, 0.1)))
+    some = calibrate_on_trajectory(machine, traj, [1, 3], pixels=12)
+    assert all(s["cosine"]["3"] == pytest.approx(1.0, abs=1e-9) for s in some["steps"])
+    assert [s["best"] for s in some["steps"]] == [3] * 4
+    full = calibrate_on_trajectory(machine, traj, [1, 3])
+    assert calibrate_on_trajectory(machine, traj, [1, 3], pixels=42) == full
+    assert some["steps"][0]["cosine"]["1"] != full["steps"][0]["cosine"]["1"]

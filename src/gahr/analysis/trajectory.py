@@ -21,6 +21,7 @@ import torch
 from ..errors import ConfigError
 from ..nets import denoise
 from ..sample import synthesize
+from .agreement import _at_pixels, pixel_sample
 
 
 class _Recorder:
@@ -59,17 +60,34 @@ def record_trajectory(net, shape, seeds, schedule, *, start_mean=None, batch_siz
 
 
 def score_cosine(y, x_hat_a, x_hat_b) -> torch.Tensor:
-    """Per image, the cosine between x_hat_a - y and x_hat_b - y (all pixels), float64."""
+    """Per image, the cosine between x_hat_a - y and x_hat_b - y (over all their entries:
+    (B, C, H, W) images or (B, C, P) pixels), float64."""
     a = (x_hat_a.double() - y.double()).flatten(1)
     b = (x_hat_b.double() - y.double()).flatten(1)
     return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-300)
 
 
+def _machine_cosines(oracle, rec, ks, pixels, seed) -> torch.Tensor:
+    """(len(ks), m) score cosines of the machines with the net at one step, over every pixel
+    or over `pixels` random pixels per image (the same for every k)."""
+    y, x_hat = rec["y"], rec["x_hat"]
+    if pixels is None or pixels >= y[0, 0].numel():
+        return torch.stack([score_cosine(y, x_hat, oracle.with_patch_size(k)(
+            y, sigma=rec["sigma"])) for k in ks])
+    px = pixel_sample(len(y), y[0, 0].numel(), pixels, seed)
+    at = _at_pixels(y, px)
+    return torch.stack([score_cosine(at, _at_pixels(x_hat, px), oracle.with_patch_size(
+        k).denoise_pixels(y, px, sigma=rec["sigma"])) for k in ks])
+
+
 @torch.no_grad()
-def calibrate_on_trajectory(oracle, trajectory: dict, patch_sizes, cache=None) -> dict:
+def calibrate_on_trajectory(oracle, trajectory: dict, patch_sizes, cache=None,
+                            pixels: int | None = None, seed: int = 0) -> dict:
     """Per step t of `trajectory` (`record_trajectory`), the patch size whose machine
     `oracle.with_patch_size(k)` (at the step's noise levels) has the largest score cosine
-    with the net, per sample, and its median over samples (the lower middle one).
+    with the net, per sample, and its median over samples (the lower middle one). `pixels`:
+    the cosine over that many random pixels per image (drawn from `seed + t`), an estimate of
+    the whole image's at HW / pixels times less cost; None: every pixel (K&G).
 
     Returns {"patch_sizes", "steps": [{"t", "sigma" (median level), "best" (median k),
     "best_per_sample", "cosine" {k: mean cosine}}]}; `cache` (a mapping) keeps each finished
@@ -82,8 +100,7 @@ def calibrate_on_trajectory(oracle, trajectory: dict, patch_sizes, cache=None) -
     for t, rec in trajectory.items():
         key = f"t={t}"
         if key not in cache:
-            cos = torch.stack([score_cosine(rec["y"], rec["x_hat"], oracle.with_patch_size(k)(
-                rec["y"], sigma=rec["sigma"])) for k in ks])  # (len(ks), m)
+            cos = _machine_cosines(oracle, rec, ks, pixels, seed + t)  # (len(ks), m)
             best = [ks[i] for i in cos.argmax(0).tolist()]
             cache[key] = {"t": t, "sigma": float(np.sort(rec["sigma"].numpy())[
                 (len(rec["sigma"]) - 1) // 2]), "best": sorted(best)[(len(best) - 1) // 2],

@@ -90,6 +90,9 @@ def add_machine_args(p) -> None:
                    "machine's scores at the net's own iterates (Kamb & Ganguli)")
     p.add_argument("--calibration-samples", type=int, default=8,
                    help="trajectories of the trajectory calibration, own seeds (default 8)")
+    p.add_argument("--calibration-pixels", type=pixels_value, default=None,
+                   help="the trajectory calibration's cosines over this many random pixels "
+                   "per image, or 'all' (default all, as Kamb & Ganguli)")
     p.add_argument("--sampler", help="sampler preset (gahr.sample.PRESETS: deterministic "
                    "(default), kadkhodaie2021, kadkhodaie2024 made deterministic, or "
                    "kamb-ganguli: DDIM, 20 steps, cosine schedule, from pure noise)")
@@ -108,7 +111,8 @@ def run(args) -> int:
         oracles=tuple(args.oracle), patch_size=args.patch_size,
         calibrate=args.calibrate or (protocol["calibrate"] and args.patch_size is None),
         calibration=args.calibration or protocol["calibration"],
-        calibration_samples=args.calibration_samples, sampler=args.sampler or protocol["sampler"],
+        calibration_samples=args.calibration_samples,
+        calibration_pixels=args.calibration_pixels, sampler=args.sampler or protocol["sampler"],
         patch_sizes=tuple(args.patch_sizes) if args.patch_sizes else None,
         sigmas=tuple(args.sigmas), n_images=args.images, pixels=args.pixels,
         boundary=args.boundary,

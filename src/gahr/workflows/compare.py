@@ -73,6 +73,7 @@ class CompareSettings:
     # the calibration grid; None: 3 5 7 9 11 15 (mse), every odd k up to the image (trajectory)
     patch_sizes: tuple[int, ...] | None = None
     calibration_samples: int = 8  # trajectories of the trajectory calibration
+    calibration_pixels: int | None = None  # its cosines over this many pixels (None: all)
     sigmas: tuple[float, ...] = tuple(s / 255 for s in (5, 10, 25, 50, 100, 200))
     n_images: int = 16  # held-out test images
     pixels: int | None = 64  # pixels per image for the MSEs (None: every pixel)

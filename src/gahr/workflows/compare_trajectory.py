@@ -41,10 +41,13 @@ def trajectory_calibrations(net, models: dict, names, settings, shape, start_mea
                                    batch_size=settings.batch_size, device=device)
     for name in names:
         cache_key = {**key, "machine": models[name].describe(), "schedule": to_dict(schedule),
-                     "seeds": seeds, "patch_sizes": patch_sizes, "start_mean": start_mean}
+                     "seeds": seeds, "patch_sizes": patch_sizes, "start_mean": start_mean,
+                     "pixels": settings.calibration_pixels}
         cache = JsonCache(out / f"calibration_{name}.json", cache_key, log)
-        found[name] = {**calibrate_on_trajectory(models[name], trajectory, patch_sizes, cache),
-                       "method": "trajectory", "seeds": seeds}
+        found[name] = {**calibrate_on_trajectory(models[name], trajectory, patch_sizes, cache,
+                                                 settings.calibration_pixels, settings.seed),
+                       "method": "trajectory", "seeds": seeds,
+                       "pixels": settings.calibration_pixels}
     return found
 
 
