@@ -20,6 +20,7 @@ import torch
 
 from .errors import ConfigError, ShapeError
 from .nets.contract import as_denoiser, denoise
+from .nets.inputs import as_images, check_sigma_type
 
 #: The largest noise level an analysis accepts: 10 times the intensity range. Beyond it the
 #: noisy image carries nothing of the clean one (PSNR below -20 dB) and the denoisers here are
@@ -28,7 +29,9 @@ MAX_SIGMA = 10.0
 
 
 def check_sigma(sigma, name: str = "sigma") -> float:
-    """`sigma` as a float; ConfigError unless it is finite and in (0, MAX_SIGMA]."""
+    """`sigma` as a float; ConfigError unless it is a number (not a string or a bool), finite
+    and in (0, MAX_SIGMA]."""
+    check_sigma_type(sigma, name)
     try:
         value = float(sigma)
     except (TypeError, ValueError):
@@ -85,19 +88,44 @@ def evaluate(denoiser, images: torch.Tensor, sigmas, seed: int = 0,
 
     One noise draw z (from `seed`) serves every sigma, so the PSNR-vs-sigma curve is smooth.
     `denoiser` is any denoiser (a `gahr.Denoiser`, an oracle, a lambda; a conditional model
-    gets each sigma, `gahr.nets.denoise`).
+    gets each sigma, `gahr.nets.denoise`). The keys are the sigmas as the caller wrote them:
+    `evaluate(D, x, [0.1])[0.1]`, also when the sigmas come as a float32 array or tensor
+    (`sigma_key`). Images of another float dtype are converted, integer ones refused.
     """
     as_denoiser(denoiser)
+    images = as_images(images, "images", torch.float32)
     if images.dim() != 4 or len(images) == 0:
         raise ShapeError(f"evaluate takes a non-empty (N, C, H, W) tensor, got shape "
                          f"{tuple(images.shape)}")
     z = noise_sample(images.shape, seed)
     out = {}
-    for sigma in sigmas:
+    for sigma in map(sigma_key, _listed(sigmas)):
         values = []
         for start in range(0, len(images), batch_size):
             x = images[start:start + batch_size]
-            y = x + float(sigma) * z[start:start + batch_size].to(x.device)
-            values.append(psnr(denoise(denoiser, y, float(sigma)), x, per_image=True).cpu())
-        out[float(sigma)] = torch.cat(values).mean().item()
+            y = x + sigma * z[start:start + batch_size].to(x.device)
+            values.append(psnr(denoise(denoiser, y, sigma), x, per_image=True).cpu())
+        out[sigma] = torch.cat(values).mean().item()
     return out
+
+
+def _listed(sigmas) -> list:
+    """The sigmas as a list of scalars (numpy scalars keep their dtype, see `sigma_key`)."""
+    if isinstance(sigmas, torch.Tensor):
+        sigmas = sigmas.detach().cpu().numpy()
+    if isinstance(sigmas, np.ndarray):
+        return list(sigmas.reshape(-1))
+    if isinstance(sigmas, int | float | str | bytes | bool):
+        return [sigmas]
+    return list(sigmas)
+
+
+def sigma_key(sigma) -> float:
+    """A noise level as a dict key: `check_sigma` of it, where a float32 value (from a float32
+    array or tensor) becomes the shortest decimal that is the same float32 (float32(0.1) -> 0.1,
+    not 0.10000000149): the number the caller wrote."""
+    if isinstance(sigma, torch.Tensor) and sigma.numel() == 1:
+        sigma = sigma.detach().cpu().numpy().reshape(())[()]
+    if isinstance(sigma, np.float32 | np.float16):
+        sigma = float(np.format_float_positional(sigma, unique=True))
+    return check_sigma(sigma)

@@ -17,6 +17,7 @@ from torch.func import jvp, vjp, vmap
 
 from ..errors import ConfigError, DataError, ShapeError
 from ..nets import as_denoiser, at_sigma
+from ..nets.inputs import as_images
 
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
 Products = Callable[[torch.Tensor], torch.Tensor]
@@ -30,10 +31,13 @@ METHODS = ("vjp", "jvp", "rows")
 
 
 def as_image(y: torch.Tensor) -> torch.Tensor:
-    """Check one image, (C, H, W) or (1, C, H, W), and return it as float32 (1, C, H, W)."""
+    """Check one image, (C, H, W) or (1, C, H, W), and return it as float32 (1, C, H, W):
+    float64/float16 images are converted, integer ones refused (`gahr.nets.inputs.as_images`:
+    a uint8 image may be on the 0-255 scale)."""
     if not isinstance(y, torch.Tensor):
         raise ShapeError(f"expected an image tensor, got {type(y).__name__}; "
                          "convert it with torch.as_tensor")
+    y = as_images(y, "the image")
     if y.dim() == 3:
         y = y[None]
     if y.dim() != 4 or y.shape[0] != 1:

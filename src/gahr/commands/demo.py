@@ -35,7 +35,12 @@ def run(args) -> int:
     from ._common import print_json
 
     if args.dry_run:
-        print_json(to_dict(demo_config(args.out, args.quick, args.overrides)))
+        from ..train import sweep_jobs
+        from ._dry_run import dry_run_notes
+
+        config = demo_config(args.out, args.quick, args.overrides)
+        print_json(to_dict(config))
+        dry_run_notes("preset", {j.name: j.config.data for j in sweep_jobs(config)})
         return 0
     result = run_demo(args.out, args.quick, args.overrides, progress=show_progress(args),
                       retrain=args.retrain)

@@ -74,7 +74,11 @@ def run(args) -> int:
     config = load_config(args.config, shortcut_overrides(args),
                          cls=ExperimentConfig if experiment else SweepConfig)
     if args.dry_run:
+        from ..train import sweep_jobs
+        from ._dry_run import dry_run_notes
+
         print(json.dumps(to_dict(config), indent=2))
+        dry_run_notes(args.config, {j.name: j.config.data for j in sweep_jobs(config, args.out)})
         return 0
     if args.list:
         list_jobs(args, config)

@@ -3,6 +3,7 @@
 import json
 
 from ._common import add_overrides_arg, show_progress
+from ._dry_run import dry_run_notes
 
 
 def register(sub) -> None:
@@ -44,16 +45,19 @@ def run(args) -> int:
     from ..config import load_config, to_dict
     from ..errors import ConfigError
     from ..train import summarize, train
+    from ..train.dataset import sizes_text
 
     config = load_config(args.config, shortcut_overrides(args))
     if args.dry_run:
         print(json.dumps(to_dict(config), indent=2))
+        dry_run_notes(args.config, {"": config.data})
         return 0
     if not args.out:
         raise ConfigError("no run dir given; add --out RUN_DIR")
     result = train(config, args.out, progress=show_progress(args))
     state = "already finished" if result.already_finished else "trained"
     if result.is_main:
-        print(f"{state}: {summarize(result.metrics, config.train.loss_weight)} -> "
+        sizes = f"; {sizes_text(*result.sizes)}" if result.sizes and result.sizes[0] else ""
+        print(f"{state}: {summarize(result.metrics, config.train.loss_weight)}{sizes} -> "
               f"{result.run_dir}")
     return 0

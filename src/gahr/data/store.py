@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError, DataError, ShapeError
 from ..io import atomic_path, check_out_file, save_json
-from ._util import check_count, check_options
+from ._util import check_channels_first, check_count, check_options, merge_options
 
 SYNTHETIC_SOURCES = ("calpha", "discs")
 NAMED_SOURCES = (*SYNTHETIC_SOURCES, "fashion-mnist")
@@ -90,6 +90,7 @@ def load_images(path, n: int | None = None) -> torch.Tensor:
         array = array[:, None]
     if array.ndim != 4:
         raise ShapeError(f"{path} holds an array of shape {array.shape}; expected (N, C, H, W)")
+    check_channels_first(array.shape, str(path))
     if n is not None:
         if check_count("n", n) > len(array):
             raise DataError(f"asked for n={n} images but {path} holds {len(array)}")
@@ -210,8 +211,10 @@ def open_dataset(source: str, *, n: int | None = None, size: int | None = None, 
     `source`: "calpha" or "discs" (generated; n required, `seed` used, options of
     `gahr.data.synthetic`), "fashion-mnist" (options split, pad, root), a .npy file, or an image
     folder (options crop, gray, preset). For real data `n` keeps the first n images and a `size`
-    different from the stored one resizes (`resize_images`).
+    different from the stored one resizes (`resize_images`). Options may also come as one
+    dict in the shape of a config's `data.options`: `open_dataset(DIR, options={"gray": True})`.
     """
+    options = merge_options(options)
     kind = source_kind(source)
     check_options(kind if kind in ("npy", "folder") else source, options, source_options(source))
     if kind in SYNTHETIC_SOURCES:

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .inputs import as_images, check_sigma_type, model_dtype
 
 #: Fixed-point iterations of `estimate_sigma` and the relative change that stops them early.
 FIXED_POINT_ITERATIONS, FIXED_POINT_TOL = 30, 1e-4
@@ -120,7 +121,12 @@ def estimate_sigma(denoiser, y: torch.Tensor, iterations: int = FIXED_POINT_ITER
 def denoise(denoiser, y: torch.Tensor, sigma=None, give_sigma: bool | None = None):
     """x_hat = D(y) under the contract. `sigma` (the known noise level, one or one per image)
     reaches the denoiser when it is conditional, or when `give_sigma=True` (the oracles, which
-    are otherwise blind); a conditional model without a known sigma gets `estimate_sigma`."""
+    are otherwise blind); a conditional model without a known sigma gets `estimate_sigma`.
+    `y` of another float dtype than a module's parameters (float64, float16, bfloat16 for a
+    float32 net) is converted to theirs; integer images are refused (`as_images`), and so is a
+    sigma given as a string or a bool (`check_sigma_type`)."""
+    y = as_images(y, "noisy images y", model_dtype(denoiser))
+    check_sigma_type(sigma)
     give = (not is_blind(denoiser)) if give_sigma is None else bool(give_sigma)
     if not give:
         return denoiser(y)
@@ -139,6 +145,7 @@ def at_sigma(denoiser, sigma=None,
     conditional one at the fixed noise level `sigma` (or, with none given, at the detached
     `estimate_sigma` of each input); `give_sigma` as in `denoise`. Checks the contract first."""
     as_denoiser(denoiser)
+    check_sigma_type(sigma)
     if not ((not is_blind(denoiser)) if give_sigma is None else give_sigma):
         return denoiser
 

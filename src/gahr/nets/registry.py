@@ -12,6 +12,7 @@ from torch import nn
 from ..errors import ArchitectureError, CheckpointError, ShapeError
 from ..io import atomic_path, save_json
 from .bfcnn import BFCNN
+from .inputs import as_images, model_dtype
 from .unet import UNet
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "bfcnn": BFCNN}
@@ -169,7 +170,10 @@ class Denoiser(nn.Module):
     image_size = None  # fully convolutional: any size the net's downsampling divides
 
     def forward(self, y: torch.Tensor, sigma=None) -> torch.Tensor:
-        """x_hat = y - r(y); `sigma` is accepted and ignored (the net is blind)."""
+        """x_hat = y - r(y); `sigma` is accepted and ignored (the net is blind). Float images of
+        another dtype than the net's (float64, float16) are converted to it; integer images are
+        refused (`gahr.nets.contract.as_images`)."""
+        y = as_images(y, "noisy images y", model_dtype(self.net))
         if y.dim() != 4:
             raise ShapeError(f"a denoiser takes (B, C, H, W) images, got shape {tuple(y.shape)}; "
                              "add a batch axis with y[None]")

@@ -12,10 +12,13 @@ import math
 import torch
 
 from ..errors import ConfigError, ShapeError
+from ..nets.inputs import check_sigma_type
 
 
 def noise_variances(sigma, batch: int, device, dtype=torch.float64) -> torch.Tensor:
-    """sigma^2 per image, (batch,), from a number or a (batch,) tensor/sequence of sigmas > 0."""
+    """sigma^2 per image, (batch,), from a number or a (batch,) tensor/sequence of sigmas > 0;
+    ConfigError for a string or a bool (`gahr.nets.inputs.check_sigma_type`)."""
+    check_sigma_type(sigma)
     if isinstance(sigma, int | float):
         if not (math.isfinite(sigma) and sigma > 0):
             raise ConfigError(f"sigma={sigma} must be a finite number > 0")

@@ -9,6 +9,7 @@ from ..config import Config, to_dict
 from ..errors import ConfigError
 from ..io import atomic_path
 from ..rundir import CHECKPOINT, CONFIG_JSON, RunDir  # noqa: F401 - CONFIG_JSON re-exported
+from .records import check_records
 
 # Settings that may change between a run and its resumption without changing its result.
 # `train.epochs` may grow (training is extended) when the learning rate does not depend on it
@@ -100,7 +101,9 @@ def _show(value) -> str:
 
 def check_resumable(run_dir, config: Config) -> None:
     """Refuse to resume (or reuse) a run dir whose saved config differs from `config` in a
-    setting that matters (`config_changes`)."""
+    setting that matters (`config_changes`), or whose config.json disagrees with its
+    model.json (`records.check_records`)."""
+    check_records(run_dir)
     changes = config_changes(run_dir, config)
     if changes:
         raise ConfigError(f"{run_dir} holds a run with other settings: "

@@ -6,6 +6,7 @@ from typing import NamedTuple
 import torch
 
 from ..config import DataConfig
+from ..data._util import check_channels_first
 from ..errors import ConfigError, DataError
 
 
@@ -84,10 +85,18 @@ def select(images: torch.Tensor, data: DataConfig) -> TrainingData:
 def check_sizes(num: int, data: DataConfig) -> int:
     """The training set size N for a source of `num` images; ConfigError if it cannot be."""
     if data.split == "all":
-        n = num - min(data.n_test, num - 1) if data.n_train == "all" else data.n_train
+        if data.n_train == "all" and data.n_test >= num:
+            raise ConfigError(f"data.n_test={data.n_test} test images but the source has only "
+                              f"{num}: that would leave N = 1 training image; lower data.n_test "
+                              f"(e.g. to {max(1, num // 10)}, a tenth) or add images")
+        n = num - data.n_test if data.n_train == "all" else data.n_train
         if n > num:
             raise ConfigError(f"data.n_train={n} but the source has {num} images; lower "
                               "n_train or raise data.num_images")
+        if n == num and data.n_test > 0:
+            raise ConfigError(f"data.n_train={n} takes all {num} images and leaves no test "
+                              f"image (data.n_test={data.n_test}); lower n_train to at most "
+                              f"{num - 1}, or set data.n_test = 0 to train without a test set")
         return n
     n = num // 2 if data.n_train == "all" else data.n_train
     if 2 * n > num:
@@ -95,6 +104,20 @@ def check_sizes(num: int, data: DataConfig) -> int:
                           f"{data.split} run needs 2N images: use n_train <= {num // 2} or raise "
                           "data.num_images")
     return n
+
+
+def split_sizes(num: int, data: DataConfig) -> tuple[int, int]:
+    """(N, test images) that `select` gives for a source of `num` images: the test pool is every
+    image outside the run's own training set, in both split kinds, so min(n_test, num - N)."""
+    n = check_sizes(num, data)
+    return n, min(data.n_test, num - n)
+
+
+def sizes_text(n_train: int, n_test: int | None, num: int | None = None) -> str:
+    """'N = 200 training images, 16 test images (of 512)': the sizes a run really uses."""
+    test = "" if n_test is None else f", {n_test} test image{'s' * (n_test != 1)}"
+    total = "" if num is None else f" (of {num})"
+    return f"N = {n_train} training image{'s' * (n_train != 1)}{test}{total}"
 
 
 def _split(num: int, data: DataConfig):
@@ -116,6 +139,7 @@ def _check_images(images) -> None:
     if not isinstance(images, torch.Tensor) or images.dim() != 4 or len(images) == 0:
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images)
         raise DataError(f"training images must be a non-empty (N, C, H, W) tensor, got {shape}")
+    check_channels_first(images.shape, "the training image set")
     if not torch.isfinite(images).all():
         raise DataError("training images hold NaN or inf values; clean the data set")
 

@@ -42,6 +42,7 @@ class TrainResult:
     resumed_from: tuple[int, int] | None = None  # (epoch, step) of the checkpoint used
     already_finished: bool = False
     is_main: bool = True  # rank 0 (the one that writes and reports)
+    sizes: tuple[int, int | None] | None = None  # (N, test images) the run used
 
 
 @dataclass
@@ -81,8 +82,10 @@ def train(config: Config, run_dir, images: torch.Tensor | None = None, *, callba
     try:
         if is_finished(run_dir, config.train.epochs):
             check_resumable(run_dir, config)
+            meta = RunDir(run_dir).meta()
             return TrainResult(run_dir, load_net(run_dir, d.device), _last_row(run_dir),
-                               already_finished=True, is_main=d.is_main)
+                               already_finished=True, is_main=d.is_main,
+                               sizes=(meta.get("n_train"), meta.get("n_test")))
         return _train(config, run_dir, images, d, callbacks, progress)
     finally:
         D.teardown(d)
@@ -125,7 +128,7 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
     D.barrier(d)
     resumed = (ckpt["epoch"], ckpt["step"]) if ckpt is not None else None
     return TrainResult(run_dir, _evaluated_net(run, tc), row, resumed_from=resumed,
-                       is_main=d.is_main)
+                       is_main=d.is_main, sizes=(len(data.train), len(data.test)))
 
 
 def _where(run: _Run, tc, at: tuple[int, int] | None = None) -> str:
@@ -339,6 +342,7 @@ def _finish(run: _Run, config: Config, data: TrainingData, run_dir, rows) -> Non
     from .figures import write_figures
 
     meta = {"mean_intensity": data.train.mean().item(), "n_train": len(data.train),
+            "n_test": len(data.test),
             "split": config.data.split, "data": to_dict(config.data), "epochs": run.epoch,
             "sigma_min": config.train.sigma_min, "sigma_max": config.train.sigma_max,
             "image_size": list(data.train.shape[-2:])}  # what samplers draw by default

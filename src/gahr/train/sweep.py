@@ -19,8 +19,9 @@ from ..config import Config, SweepConfig, save_config
 from ..errors import ConfigError
 from ..rundir import RunDir
 from .checkpoint import config_changes, describe_changes, is_finished
-from .dataset import check_sizes, open_images, split_note
+from .dataset import open_images, sizes_text, split_note, split_sizes
 from .metrics import summarize
+from .records import check_records, record_disagreements
 
 
 class Job(NamedTuple):
@@ -82,18 +83,19 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
     given = images
     if images is None:
         images = open_images(config.data)
+    sizes = {j.name: sizes_text(*split_sizes(len(images), j.config.data)) for j in todo}
     for j in todo:
-        check_sizes(len(images), j.config.data)
         note = split_note(len(images), j.config.data)
         if note:
             log(f"{j.name}: {note}")
     save_config(config, Path(out if out is not None else config.sweep.out) / "sweep.json")
     if config.sweep.workers > 1 and len(todo) > 1:
-        _train_in_parallel(todo, config.sweep.workers, given, log)
+        _train_in_parallel(todo, config.sweep.workers, given, log, sizes)
         return todo
     for j in todo:
         result = train(j.config, j.run_dir, images=images, progress=progress)
-        log(f"{j.name}: {summarize(result.metrics, j.config.train.loss_weight)} ({j.run_dir})")
+        log(f"{j.name}: {summarize(result.metrics, j.config.train.loss_weight)}; "
+            f"{sizes[j.name]} ({j.run_dir})")
     return todo
 
 
@@ -104,7 +106,7 @@ def _train_job(config: Config, run_dir: str, images: torch.Tensor | None) -> dic
     return train(config, run_dir, images=images, progress=False).metrics
 
 
-def _train_in_parallel(todo: list[Job], workers: int, images, log) -> None:
+def _train_in_parallel(todo: list[Job], workers: int, images, log, sizes: dict) -> None:
     """Train `todo` in `workers` spawned processes, logging each job as it finishes. Each run is
     the one a single process gives (same config, same seeds); an interrupt reaches every
     worker, which checkpoints as a single process does."""
@@ -116,7 +118,8 @@ def _train_in_parallel(todo: list[Job], workers: int, images, log) -> None:
         futures = {pool.submit(_train_job, j.config, str(j.run_dir), images): j for j in todo}
         for future in as_completed(futures):
             j = futures[future]
-            log(f"{j.name}: {summarize(future.result(), j.config.train.loss_weight)} "
+            log(f"{j.name}: {summarize(future.result(), j.config.train.loss_weight)}; "
+                f"{sizes[j.name]} "
                 f"({j.run_dir})")
 
 
@@ -124,6 +127,11 @@ def check_reuse(jobs: list[Job], retrain: bool = False) -> dict[str, dict]:
     """{job name: `config_changes`} of the jobs whose run dir holds a run with other settings.
     Without `retrain`, any such job is a ConfigError that names the settings and the way out."""
     changed = {j.name: c for j in jobs if (c := config_changes(j.run_dir, j.config))}
+    for j in jobs:
+        if retrain and record_disagreements(j.run_dir):
+            changed.setdefault(j.name, record_disagreements(j.run_dir))
+        elif not retrain:
+            check_records(j.run_dir)
     if changed and not retrain:
         first = next(j for j in jobs if j.name in changed)
         others = [name for name in changed if name != first.name]
