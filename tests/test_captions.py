@@ -19,7 +19,7 @@ def row(n=10, near=None, same=None, gap=None, trj=None):
 @pytest.mark.parametrize("near, same, kind", [
     (0.97, 0.30, "memorization"), (0.94, 0.30, "different"), (0.97, 0.61, "copies"),
     (0.80, 0.95, "generalization"), (0.80, 0.89, "neither"), (0.96, 0.92, "same"),
-    (None, 0.92, "same"), (None, None, "neither"),
+    (None, 0.92, "same"), (None, None, "too few"),
 ])
 def test_regime_on_both_sides_of_each_threshold(near, same, kind):
     assert c.regime(row(near=near, same=same)) == kind

@@ -143,3 +143,64 @@ def test_evaluate_keys_are_the_sigmas_the_caller_wrote():
         assert result[0.1] == pytest.approx(evaluate(den, x, [0.1])[0.1], abs=1e-4)
     with pytest.raises(GahrError):
         evaluate(den, x, [0.0])
+
+
+# --- class 6: verdicts from invalid experiments -------------------------------------------
+
+
+def test_cross_duplicates_finds_copies_and_only_copies():
+    from gahr.data import cross_duplicates
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(10, 1, 8, 8, generator=g), torch.rand(12, 1, 8, 8, generator=g)
+    assert len(cross_duplicates(a, b)) == 0
+    b[[3, 7]] = a[[0, 5]]
+    b[9] = a[2] * 0.5 + 0.1  # the same image at another contrast: correlation 1
+    assert cross_duplicates(a, b).tolist() == [3, 7, 9]
+    flat = torch.full((4, 1, 8, 8), 0.3)  # constant images: no correlation, still copies
+    assert cross_duplicates(flat[:2], flat[2:]).tolist() == [0, 1]
+
+
+def _analysed(tmp_path, images, num_samples):
+    from test_memorization_experiment import FAST, make_config, oracle_loader, plant_runs
+
+    from gahr.workflows.experiment import analyze_sweep
+
+    config = make_config(tmp_path, n_train=(4,), num_samples=num_samples, **FAST)
+    plant_runs(config)
+    return analyze_sweep(config, images=images, log=lambda s: None, model_of=oracle_loader)
+
+
+def test_copies_of_one_image_get_no_verdict_and_a_warning(tmp_path):
+    from gahr.workflows import captions
+
+    one = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    results = _analysed(tmp_path, one.repeat(20, 1, 1, 1), num_samples=6)
+    row = results["summary"][0]
+    assert row["overlap"]["S2_in_S1"] == 4 and row["overlap"]["n"] == 4
+    assert captions.regime(row) == "overlap"
+    text = captions.headline(results["summary"])
+    assert "not disjoint" in text and "no verdict" in text and ": generalization" not in text
+    assert results["warnings"] and "not disjoint" in results["warnings"][0]
+    html = (tmp_path / "memorization" / "report.html").read_text()
+    assert "not disjoint" in html and "4 of 4" in html
+
+
+def test_too_few_pairs_give_no_interval_and_no_verdict(tmp_path):
+    from gahr.analysis.bootstrap import MIN_VALUES, bootstrap_interval
+    from gahr.workflows import captions
+
+    images = torch.rand(20, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    results = _analysed(tmp_path, images, num_samples=1)
+    row = results["summary"][0]
+    assert row["overlap"]["S2_in_S1"] == 0 and captions.regime(row) == "too few"
+    text = captions.similarity_sentence(row)
+    assert "1 same-seed pair converged" in text and "no verdict" in text
+    assert "too few for an interval" in captions.fmt(row["same_seed"])
+    assert "[" not in captions.fmt(row["same_seed"])  # no zero-width "95% interval"
+    # MIN_VALUES is where the interval stops being the sample's whole range.
+    for n in (MIN_VALUES - 1, MIN_VALUES):
+        x = np.random.default_rng(n).random(n)
+        found = bootstrap_interval(x)
+        assert ((found.low, found.high) == (x.min(), x.max())) == (n < MIN_VALUES)
+    assert "too few" in bootstrap_interval([0.5]).format()

@@ -35,8 +35,8 @@ def test_undefined_gap_and_no_samples():
 
 
 def test_table_lines_and_markdown_name_every_quantity_with_its_unit():
-    rows = summary_rows([record(10, [0.99] * 4, [0.98] * 4, [0.2] * 4),
-                         record(2000, [0.8] * 4, [0.7] * 4, [0.95] * 4)], SIGMAS,
+    rows = summary_rows([record(10, [0.99] * 6, [0.98] * 6, [0.2] * 6),
+                         record(2000, [0.8] * 6, [0.7] * 6, [0.95] * 6)], SIGMAS,
                         effective_dimension={10: 1.0, 2000: 20.0})
     table = quantity_table(rows, eigen_sigma=0.1, dimension=256)
     assert table["columns"] == ["N=10", "N=2000"]

@@ -13,6 +13,11 @@ import numpy as np
 
 from ..errors import DataError
 
+#: Fewest values for which an interval (and a verdict resting on it) is given. With n <= 5
+#: values the 95% percentile-bootstrap interval of a median is always the sample's whole range
+#: [min, max] (a resample's median equals the smallest value with probability > 2.5%; for one
+#: value the "interval" has zero width): it says nothing at its stated level.
+MIN_VALUES = 6
 #: Resamples per interval: the quantiles of the replicates then vary by well under the
 #: interval's width (2000 is the usual choice for 95% percentile intervals).
 N_RESAMPLES = 2000
@@ -29,12 +34,20 @@ class Interval:
     level: float = 0.95
 
     def format(self, spec: str = ".2f") -> str:
-        """'0.97 [0.95, 0.99]'."""
+        """'0.97 [0.95, 0.99]', or '0.97 (3 values: too few for an interval)' below
+        MIN_VALUES."""
+        if self.n < MIN_VALUES:
+            return f"{self.value:{spec}} ({too_few(self.n)})"
         return f"{self.value:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
 
     def as_dict(self) -> dict:
         return {"value": self.value, "low": self.low, "high": self.high, "n": self.n,
                 "level": self.level}
+
+
+def too_few(n: int) -> str:
+    """'3 values: too few for an interval' (see MIN_VALUES)."""
+    return f"{n} value{'s' * (n != 1)}: too few for an interval"
 
 
 def defined(values: Iterable | None) -> np.ndarray:

@@ -4,7 +4,7 @@ Every function returns float32 image tensors (N, C, H, W) with intensities in [0
 `open_dataset` is the single entry point of the training configs.
 """
 
-from .dedup import near_duplicates, remove_near_duplicates
+from .dedup import cross_duplicates, near_duplicates, remove_near_duplicates
 from .folders import FOLDER_PRESETS, find_images, load_image_folder, prepare_folder, read_image
 from .idx import fashion_mnist, fashion_mnist_labels, read_idx
 from .splits import disjoint_splits, split_indices
@@ -20,7 +20,8 @@ from .store import (
 )
 from .synthetic import calpha, discs, render_discs
 
-__all__ = ["FOLDER_PRESETS", "NAMED_SOURCES", "calpha", "discs", "disjoint_splits", "fashion_mnist",
+__all__ = ["FOLDER_PRESETS", "NAMED_SOURCES", "calpha", "cross_duplicates", "discs",
+           "disjoint_splits", "fashion_mnist",
            "fashion_mnist_labels", "find_images", "load_image", "load_image_folder", "load_images",
            "make_dataset", "near_duplicates", "open_dataset", "prepare_folder", "read_idx",
            "read_image", "remove_near_duplicates", "render_discs", "resize_images", "save_images",

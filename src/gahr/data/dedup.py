@@ -73,3 +73,28 @@ def remove_near_duplicates(images: torch.Tensor, threshold: float = 0.95
     keep = torch.ones(len(images), dtype=torch.bool)
     keep[dropped] = False
     return images[keep], dropped
+
+
+def cross_duplicates(reference, images, threshold: float = 0.95, *, size: int = DEDUP_SIZE,
+                     chunk: int = 512) -> torch.Tensor:
+    """Sorted indices of `images` that repeat an image of `reference`: correlated above
+    `threshold` with one (as `near_duplicates`), or equal to one pixel for pixel (which also
+    catches constant images, correlated with nothing). Both (N, C, H, W) of one image shape."""
+    if not 0 < threshold <= 1:
+        raise ConfigError(f"duplicate threshold must be in (0, 1], got {threshold}")
+    if len(reference) == 0 or len(images) == 0:
+        return torch.zeros(0, dtype=torch.long)
+    ref, feats = _features(reference, size, chunk), _features(images, size, chunk)
+    exact = {_key(x) for x in reference}
+    found = []
+    for start in range(0, len(feats), chunk):
+        block = feats[start:start + chunk]
+        best = torch.cat([(block @ ref[r:r + chunk].T).amax(dim=1, keepdim=True)
+                          for r in range(0, len(ref), chunk)], dim=1).amax(dim=1)
+        copies = torch.tensor([_key(x) in exact for x in images[start:start + chunk]])
+        found.append(torch.nonzero((best > threshold) | copies).view(-1) + start)
+    return torch.cat(found)
+
+
+def _key(image) -> bytes:
+    return np.ascontiguousarray(np.asarray(image, dtype=np.float32)).tobytes()

@@ -62,6 +62,30 @@ def _axes(title, xlabel, ylabel, size=(6.4, 4.2)):
     return fig, ax
 
 
+def log_scale(ax, which: str, values=None) -> bool:
+    """Put axis `which` ("x" or "y") of `ax` on a log scale with plain tick labels ("30", "0.05",
+    never "3x10^1"), labelled at 1, 2, 5 times powers of 10 when the axis spans under two
+    decades (where matplotlib would label crowded minor ticks) and at every digit under one.
+    When `values` hold no finite value > 0, the axis stays linear (a log axis of nothing fails
+    to draw) and False is returned."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    if values is not None:
+        v = np.concatenate([np.asarray(x, dtype=float).ravel() for x in values] or [[]])
+        if not np.any(np.isfinite(v) & (v > 0)):
+            return False
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    lo, hi = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
+    decades = math.log10(hi / lo) if lo > 0 else 3.0
+    subs = (1.0,) if decades >= 2 else (1.0, 2.0, 5.0) if decades >= 1 else np.arange(1.0, 10)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_locator(LogLocator(base=10, subs=np.arange(2.0, 10)))
+    axis.set_minor_formatter(NullFormatter())
+    return True
+
+
 def legend_below(fig: Figure, handles, labels, markerscale=1.0) -> None:
     """One legend under every axes of `fig` (the saved PNG grows to hold it)."""
     if handles:
@@ -90,9 +114,9 @@ def line_plot(path, x, ys: dict, xlabel: str, ylabel: str, title: str, logx=Fals
         ax.plot(xs, yv, ls=("--", ":", "-.")[i % 3], color=("0.45", "0.2", "0.65")[i % 3],
                 label=label)
     if logx:
-        ax.set_xscale("log")
+        log_scale(ax, "x")
     if logy:
-        ax.set_yscale("log")
+        log_scale(ax, "y")
     legend_below(fig, *ax.get_legend_handles_labels())
     _save_figure(fig, path)
     if save_data:
@@ -201,9 +225,10 @@ def _draw_panel(ax, panel, xs, curves, bars, refs, names, logx, logy) -> None:
     ax.set_title(panel, fontsize=10)
     ax.grid(alpha=0.3)
     if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
+        log_scale(ax, "x")
+    if logy and not log_scale(ax, "y", [*curves.values(), *refs.values()]):
+        ax.text(0.5, 0.5, "no value > 0 to draw\non a log axis", transform=ax.transAxes,
+                ha="center", va="center", fontsize=9, color="0.4")
 
 
 def histogram(path, groups: dict, xlabel: str, title: str, bins=40, ylabel="count",

@@ -9,6 +9,8 @@ neutrally. The interval is printed beside every median so the reader can judge i
 
 import math
 
+from ..analysis.bootstrap import MIN_VALUES, too_few
+
 #: Median cosine of a sample to its nearest training image at or above which samples are
 #: called copies of training images (memorization).
 COPY = 0.95
@@ -19,15 +21,29 @@ SAME = 0.9
 #: Train - test PSNR gaps (dB): at least MEMORIZED, the model denoises its own images better;
 #: at most GENERALIZED, it denoises new images about as well.
 MEMORIZED_DB, GENERALIZED_DB = 3.0, 1.0
+#: Correlation above which two images count as one image repeated
+#: (`gahr.data.cross_duplicates`). Not the paper's dedup threshold 0.95: a densely sampled
+#: low-dimensional class has close neighbours that are different images (at 0.95, 1830 of 2248
+#: S2 discs at 32x32 would "repeat" S1; at 0.999, 30 of 2000).
+REPEAT_CORRELATION = 0.999
+#: Share of the S2 images that repeat an S1 image at or above which S1 and S2 are not called
+#: disjoint and no verdict is given. Two memorizers agree on a seed only where both land on a
+#: shared image, so the median same-seed similarity needs about half the images shared to
+#: move; a tenth is a wide margin, and stays clear of the rare close pairs of a densely
+#: sampled synthetic class (30 of 2000 discs at 32x32).
+REPEATED = 0.1
 #: Energy share of the clean image in the top eigenvectors at or above which the caption says
 #: the energy concentrates there (and at least this many times the share of a random basis).
 CONCENTRATED, OVER_RANDOM = 0.5, 3.0
 
 
 def fmt(interval: dict | None, spec: str = ".2f") -> str:
-    """'0.97 [0.95, 0.99]' (median and bootstrap interval), or 'n/a'."""
+    """'0.97 [0.95, 0.99]' (median and bootstrap interval), '0.97 (3 values: too few for an
+    interval)' below `MIN_VALUES`, or 'n/a'."""
     if not interval:
         return "n/a"
+    if interval.get("n", MIN_VALUES) < MIN_VALUES:
+        return f"{interval['value']:{spec}} ({too_few(interval['n'])})"
     return (f"{interval['value']:{spec}} [{interval['low']:{spec}}, "
             f"{interval['high']:{spec}}]")
 
@@ -36,9 +52,31 @@ def _value(interval: dict | None) -> float | None:
     return None if not interval else interval["value"]
 
 
+def overlap_share(row: dict) -> float:
+    """The share of S2 images that repeat an S1 image (`row["overlap"]`; 0 when unchecked)."""
+    o = row.get("overlap") or {}
+    return (o.get("S2_in_S1") or 0) / max(o.get("n") or 1, 1)
+
+
+def overlapping(row: dict) -> bool:
+    """True when at least REPEATED of the S2 images repeat an S1 image: no verdict."""
+    return overlap_share(row) >= REPEATED
+
+
+def too_few_pairs(row: dict) -> bool:
+    """True when fewer than MIN_VALUES same-seed pairs (or none) converged at this N."""
+    same = row.get("same_seed")
+    return not same or same.get("n", MIN_VALUES) < MIN_VALUES
+
+
 def regime(row: dict) -> str:
-    """'memorization', 'generalization', 'copies', 'different', 'same' or 'neither', from the
-    medians of one N (see the thresholds above)."""
+    """'overlap' (S1 and S2 share images: no verdict), 'too few' (fewer than MIN_VALUES
+    same-seed pairs: no verdict), else 'memorization', 'generalization', 'copies', 'different',
+    'same' or 'neither', from the medians of one N (see the thresholds above)."""
+    if overlapping(row):
+        return "overlap"
+    if too_few_pairs(row):
+        return "too few"
     copy, same = _value(row.get("nearest")), _value(row.get("same_seed"))
     copies = copy is not None and copy >= COPY
     if copies and same is not None and same <= DIFFERENT:
@@ -58,6 +96,8 @@ def similarity_sentence(row: dict) -> str:
     near = f"nearest-training similarity {fmt(row.get('nearest'))}"
     same = f"same-seed similarity {fmt(row.get('same_seed'))}"
     kind = regime(row)
+    if kind in VERDICTLESS:
+        return VERDICTLESS[kind](row)
     if kind == "memorization":
         return (f"At N={n} the samples are copies of training images ({near}) and the two "
                 f"models draw different images from one seed ({same}): memorization.")
@@ -76,6 +116,43 @@ def similarity_sentence(row: dict) -> str:
     return f"At N={n} the samples are neither copies nor shared by the two models ({near}, {same})."
 
 
+def _overlap_sentence(row: dict) -> str:
+    o = row["overlap"]
+    return (f"At N={row['N']} S1 and S2 are not disjoint: {o['S2_in_S1']} of the {o['n']} S2 "
+            f"images repeat an S1 image (correlation > {o['threshold']:g}), so the two models' "
+            "agreement says nothing about generalization: no verdict. Remove the repeated "
+            "images (gahr.data.remove_near_duplicates) and train again.")
+
+
+def _too_few_sentence(row: dict) -> str:
+    same = row.get("same_seed")
+    k = 0 if not same else same["n"]
+    return (f"At N={row['N']} {k} same-seed pair{'s' * (k != 1)} converged; at least "
+            f"{MIN_VALUES} are needed for a 95% interval and a verdict: no verdict (raise "
+            "memorization.num_samples).")
+
+
+#: The sentence of each regime that gives no verdict.
+VERDICTLESS = {"overlap": _overlap_sentence, "too few": _too_few_sentence}
+
+
+def overlap_warnings(rows: list[dict]) -> list[str]:
+    """One warning per N at which S1 and S2 are not disjoint (`overlapping`)."""
+    return [f"warning: at N={r['N']} {r['overlap']['S2_in_S1']} of the {r['overlap']['n']} S2 "
+            "images repeat an S1 image: S1 and S2 are not disjoint, no verdict at this N"
+            for r in rows if overlapping(r)]
+
+
+def repeats_text(row: dict) -> str:
+    """'1 of 200 (test: 0)': S2 images repeating S1, and held-out images repeating the
+    training set of their model; 'not checked' for results older than the check."""
+    o = row.get("overlap")
+    if not o:
+        return "not checked"
+    test = sum((o.get("test_in_train") or {}).values())
+    return f"{o['S2_in_S1']} of {o['n']} (held-out: {test})"
+
+
 def thresholds_text() -> str:
     """The thresholds the claims use, for a caption."""
     return (f"Thresholds on the medians: copies from {COPY:g}, different images up to "
@@ -87,7 +164,9 @@ def headline(rows: list[dict]) -> str:
     if not rows:
         return "No value of N was analysed."
     ends = [rows[0]] if len(rows) == 1 else [rows[0], rows[-1]]
-    return " ".join([*(similarity_sentence(r) for r in ends), thresholds_text()])
+    shared = [r for r in rows[1:-1] if overlapping(r)]  # never left unsaid
+    return " ".join([*(similarity_sentence(r) for r in ends),
+                     *(_overlap_sentence(r) for r in shared), thresholds_text()])
 
 
 def gap_sentence(row: dict) -> str:

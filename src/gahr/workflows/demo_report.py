@@ -160,5 +160,5 @@ def summary_files(out: Path, config: ExperimentConfig, rows: list[dict], eigen: 
         tmp.write_text(summary_markdown(rows, headline, setup, timing, **context))
     return [f"gahr demo: {data_text(config)}, {config.model.arch} {config.model.config}, "
             f"S1/S2 pairs at N = {list(config.sweep.n_train)}; medians [95% intervals]",
-            *summary_lines(rows, **context), f"  {headline}",
+            *summary_lines(rows, **context), *captions.overlap_warnings(rows), f"  {headline}",
             f"report: {page}  ({seconds / 60:.1f} min, {how.split(':')[0]})"]

@@ -17,6 +17,7 @@ import torch
 
 from ..analysis import memorization as mem
 from ..config import SPLITS, ExperimentConfig, MemorizationSection, to_dict
+from ..data.dedup import cross_duplicates
 from ..devices import device_of, resolve_device, torch_threads
 from ..errors import ConfigError, DataError, ShapeError
 from ..io import atomic_path, save_json
@@ -26,6 +27,7 @@ from ..rundir import FIGURES, RunDir
 from ..sample import synthesize
 from ..train import open_images, run_sweep, select, sweep_jobs
 from ..train.sweep import check_reuse
+from .captions import REPEAT_CORRELATION
 from .experiment_report import write_outputs
 
 
@@ -171,7 +173,8 @@ def analyze_n(n, jobs: dict, images: torch.Tensor, section: MemorizationSection,
                  for split, den in denoisers.items()}
     results = sample_pair(denoisers, tuple(images.shape[1:]), section)
     record = {"n": n, "settings": _settings(section), "models": models_of(jobs),
-              "seeds": results["S1"].seeds, "same_seed_similarity": None}
+              "seeds": results["S1"].seeds, "same_seed_similarity": None,
+              "overlap": overlap_record(data)}
     arrays = {}
     for split, other in zip(SPLITS, SPLITS[::-1], strict=True):
         res = results[split]
@@ -190,6 +193,27 @@ def analyze_n(n, jobs: dict, images: torch.Tensor, section: MemorizationSection,
         np.savez_compressed(f, **arrays)
     save_json(record, out / f"N{n}.json")  # written last: marks this N as finished
     return record
+
+
+def overlap_record(data: dict, threshold: float = REPEAT_CORRELATION) -> dict:
+    """Whether the sets the experiment calls disjoint are: how many S2 images repeat an S1
+    image, and how many held-out images of each model repeat one of its training images
+    (`gahr.data.cross_duplicates`: correlation above `threshold`, or an exact copy). A data set
+    of copies of one image has disjoint indices but not disjoint images (the captions withhold
+    the verdict then, `captions.REPEATED`)."""
+    s1, s2 = data["S1"].train, data["S2"].train
+    return {"threshold": threshold, "n": len(s2),
+            "S2_in_S1": len(cross_duplicates(s1, s2, threshold)),
+            "test_in_train": {s: len(cross_duplicates(data[s].train, data[s].test, threshold))
+                              for s in SPLITS}}
+
+
+def _add_overlap(path: Path, jobs: dict, images: torch.Tensor) -> None:
+    """Add the overlap check to a finished N{n}.json computed before it existed."""
+    record = json.loads(path.read_text())
+    record["overlap"] = overlap_record({s: select(images, j.config.data)
+                                        for s, j in jobs.items()})
+    save_json(record, path)
 
 
 def _settings(section: MemorizationSection) -> dict:
@@ -246,8 +270,12 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
             log(f"N={n}: analysis finished, skipped ({adir / f'N{n}.json'})")
         elif reasons[n] != "missing":
             log(f"N={n}: the saved analysis was {reasons[n]}; computing it again")
-    if todo and images is None:
+    unchecked = [n for n in pairs if n not in todo
+                 and "overlap" not in json.loads((adir / f"N{n}.json").read_text())]
+    if (todo or unchecked) and images is None:
         images = open_images(config.data)
+    for n in unchecked:
+        _add_overlap(adir / f"N{n}.json", pairs[n], images)
     if model_of is None:
         device = resolve_device(config.train.device, "train.device")
 
@@ -258,7 +286,7 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
             record = analyze_n(n, pairs[n], images, section, adir, model_of)
             log(f"N={n}: {_one_line(record)}")
     results_path = adir / "results.json"
-    if (not todo and results_path.exists() and (adir / "report.html").exists()
+    if (not todo and not unchecked and results_path.exists() and (adir / "report.html").exists()
             and (adir / FIGURES / "grid.png").exists()):
         results = json.loads(results_path.read_text())
         if set(results.get("per_n", {})) == {str(n) for n in pairs} and "summary" in results:

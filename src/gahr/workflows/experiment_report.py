@@ -77,6 +77,7 @@ def write_outputs(out: Path, records: list[dict], section: MemorizationSection) 
     results = {"settings": records[0]["settings"], "table": table,
                "summary": summary_rows(records, section.sigmas),
                "per_n": {str(r["n"]): r for r in records}}
+    results["warnings"] = captions.overlap_warnings(results["summary"])
     save_json(results, out / "results.json")
     figures = draw_figures(out, records, table, results["summary"], section)
     _write_report(out, table, results["summary"], figures)
@@ -92,7 +93,7 @@ def table_lines(results: dict) -> list[str]:
                      f", same-seed similarity {captions.fmt(row['same_seed'])}, train - test "
                      f"PSNR gap at {row['gap_sigma255']:g}/255 "
                      + ("n/a" if gap is None else f"{gap:.2f} dB"))
-    return lines
+    return lines + captions.overlap_warnings(results.get("summary", []))
 
 
 def crossed_out(shape) -> np.ndarray:

@@ -10,7 +10,7 @@ from ..analysis.bootstrap import bootstrap_interval
 from ..config import SPLITS
 from ..metrics import sigma_label
 from ..report.tables import markdown
-from .captions import fmt
+from .captions import REPEAT_CORRELATION, fmt, repeats_text
 
 #: The noise level of the train - test PSNR gap quantity (the nearest measured one is used).
 GAP_SIGMA = 25 / 255
@@ -46,6 +46,7 @@ def summary_row(record: dict, sigmas) -> dict:
             "same_seed": _interval(record.get("same_seed_similarity")),
             "gap_db": gap, "gap_sigma255": gap_sigma255,
             "converged": sum(record[s]["converged"] for s in SPLITS),
+            "overlap": record.get("overlap"),
             "samples": len(SPLITS) * len(record.get("seeds", []))}
 
 
@@ -90,6 +91,12 @@ def quantity_specs(rows: list[dict], eigen_sigma: float | None = None,
                       f"noise sigma = {eigen_sigma:g}",
                       f"dimensions of {dimension}",
                       lambda r: _number(r.get("effective_dimension"), ".1f")))
+    specs.append(("S2 images repeating S1",
+                  f"S2 images correlated above {REPEAT_CORRELATION:g} with (or equal to) an S1 "
+                  "image; in "
+                  "brackets, held-out images repeating a training image of their model. At "
+                  "a tenth of S2 or more the sets are not disjoint and no verdict is given",
+                  "images", repeats_text))
     specs.append(("converged samples", "samples that reached the sampler's final noise level "
                   "within its step budget", "samples",
                   lambda r: f"{r['converged']} of {r['samples']}"))
