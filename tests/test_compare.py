@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -103,6 +104,13 @@ def test_the_cli_compares_saved_nets_across_runs(tmp_path, capsys):
         assert (tmp_path / "cmp" / "figures" / f"{name}.png").exists()
     page = (tmp_path / "cmp" / "report.html").read_text()
     assert "N1_S1/figures/mse_vs_sigma.png" in page and "N4_S1/figures/" in page
+    # issue 24: where the report is, no line per instant cache entry, no title twice
+    out = capsys.readouterr().out
+    assert f"report: {tmp_path / 'cmp' / 'report.html'}" in out
+    assert not re.search(r"^  \S+: 0\.0 s$", out, re.MULTILINE)
+    titles = [s["title"] for s in json.loads((tmp_path / "cmp" / "report.json").read_text())
+              ["sections"]]
+    assert len(set(titles)) == len(titles) and "N4_S1: Outputs on noisy test images" in titles
 
 
 def test_bad_options_are_one_line_and_exit_2(run1, tmp_path, capsys):

@@ -1,6 +1,7 @@
 """`gahr compare`: analytic models of the same training set against a trained net."""
 
 import argparse
+from pathlib import Path
 
 from ._common import add_device_arg, resolve_device, sigma_value
 
@@ -126,5 +127,6 @@ def run(args) -> int:
     else:
         compare_runs(args.runs, settings, args.out, memorization=args.memorization,
                      device=device, threads=args.threads)
-    print(f"gahr compare: results, figures and report in {args.out}")
+    print(f"gahr compare: results and figures in {args.out}\nreport: "
+          f"{Path(args.out) / 'report.html'}")
     return 0

@@ -32,7 +32,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..config import load_experiment
-    from ..workflows.experiment import run_experiment
+    from ..workflows.experiment import analysis_dir, run_experiment
     from ..workflows.experiment_report import table_lines
 
     overrides = list(args.overrides)
@@ -49,5 +49,6 @@ def run(args) -> int:
     results = run_experiment(config, out=args.out, train=not args.analysis_only,
                              progress=show_progress(args), retrain=args.retrain)
     print("\n".join(table_lines(results)))
-    print(f"memorization: {len(results['table'])} values of N analysed")
+    print(f"memorization: {len(results['table'])} values of N analysed\nreport: "
+          f"{analysis_dir(config, args.out) / 'report.html'}")
     return 0

@@ -6,7 +6,8 @@ from ._common import print_json
 def register(sub) -> None:
     p = sub.add_parser("reproduce", help="one command per figure/table of the paper",
                        description="`--list` names each result of the paper the toolkit covers "
-                       "with its commands, preset and expected run time at each scale; "
+                       "with its commands, preset, the data it needs and expected run time at "
+                       "each scale; "
                        "`--check` says which can run here and why not; `NAME --scale cpu` runs "
                        "one (every step resumes, so a rerun continues).")
     p.add_argument("name", nargs="?", help="the result to reproduce (see --list)")
@@ -26,6 +27,7 @@ def _print_list(rows) -> None:
     for row in rows:
         print(f"{row['name']} [--scale {row['scale']}]: {row['paper']}")
         print(f"    preset {row['preset']}; time: CPU {row['cpu_time']}, GPU {row['gpu_time']}")
+        print(f"    data: {row['data']}")
         for command in row["commands"]:
             print(f"    $ {command}")
 

@@ -68,7 +68,7 @@ def list_jobs(args, config) -> None:
 def run(args) -> int:
     from ..config import ExperimentConfig, SweepConfig, load_config, read_toml, to_dict
     from ..train import run_sweep
-    from ..workflows.experiment import run_experiment
+    from ..workflows.experiment import analysis_dir, run_experiment
 
     experiment = "memorization" in read_toml(args.config)
     config = load_config(args.config, shortcut_overrides(args),
@@ -89,7 +89,8 @@ def run(args) -> int:
         results = run_experiment(config, out=args.out, progress=show_progress(args),
                                  retrain=args.retrain)
         print("\n".join(table_lines(results)))
-        print(f"sweep: memorization analysis of {len(results['table'])} values of N written")
+        print(f"sweep: memorization analysis of {len(results['table'])} values of N written\n"
+              f"report: {analysis_dir(config, args.out) / 'report.html'}")
         return 0
     ran = run_sweep(config, out=args.out, job=args.job, progress=show_progress(args),
                     retrain=args.retrain)

@@ -53,7 +53,7 @@ def _find(root: Path, stem: str) -> Path:
             return root / name
     raise DataError(f"Fashion-MNIST file {stem}(.gz) not found in {root}; install the Debian "
                     "package dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or "
-                    "pass root=FOLDER holding the IDX files")
+                    "pass root=FOLDER holding the IDX files (README.md, Data set-up)")
 
 
 def _splits(split: str) -> list[str]:

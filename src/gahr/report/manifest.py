@@ -246,9 +246,11 @@ class Report:
         self.manifest["sections"].append(section)
         return section
 
-    def include(self, sub_dir, lead: bool = True) -> None:
+    def include(self, sub_dir, lead: bool = True, label: str | None = None) -> None:
         """Append the sections (and key numbers) of the report saved in `sub_dir` under root;
-        `lead=False` leaves out its lead section (when this page has a lead of its own)."""
+        `lead=False` leaves out its lead section (when this page has a lead of its own).
+        `label` prefixes their titles ("N10_S1: ..."); a title the page already has gets the
+        sub-report's folder after it, so the contents never list one title twice."""
         sub = load_manifest(sub_dir)
         prefix = Path(os.path.relpath(Path(sub_dir).resolve(), self.root.resolve())).as_posix()
         if prefix.startswith(".."):
@@ -258,6 +260,10 @@ class Report:
             if not lead and section.get("layout") == "lead":
                 continue
             section = dict(section)
+            if label:
+                section["title"] = f"{label}: {section['title']}"
+            if section["title"] in {s["title"] for s in self.manifest["sections"]}:
+                section["title"] = f"{section['title']} ({prefix})"
             section["figures"] = [dict(f, path=(PurePosixPath(prefix) / f["path"]).as_posix())
                                   for f in section.get("figures", [])]
             self.manifest["sections"].append(section)

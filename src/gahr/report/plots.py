@@ -231,6 +231,18 @@ def _draw_panel(ax, panel, xs, curves, bars, refs, names, logx, logy) -> None:
                 ha="center", va="center", fontsize=9, color="0.4")
 
 
+#: Opacity of each overlaid histogram.
+HIST_ALPHA = 0.5
+
+
+def overlap_colour(first, second) -> tuple:
+    """The colour where a histogram drawn in `second` covers one in `first` (RGBA each, alpha
+    included) on a white axes: alpha compositing, second over first over white."""
+    below = np.asarray(first[:3]) * first[3] + (1 - first[3])
+    top = np.asarray(second[:3]) * second[3] + below * (1 - second[3])
+    return (*top.tolist(), 1.0)
+
+
 def histogram(path, groups: dict, xlabel: str, title: str, bins=40, ylabel="count",
               density=False, value_range=None, save_data=True) -> Path:
     """Overlaid histograms of each group's values on common bins (e.g. similarity scores)."""
@@ -245,9 +257,17 @@ def histogram(path, groups: dict, xlabel: str, title: str, bins=40, ylabel="coun
     lo, hi = value_range if value_range is not None else (both.min(), both.max())
     edges = np.histogram_bin_edges(both, bins=bins, range=(lo, hi if hi > lo else lo + 1e-6))
     for label, v in values.items():
-        ax.hist(v, bins=edges, density=density, alpha=0.5, label=f"{label} (n={v.size})",
+        ax.hist(v, bins=edges, density=density, alpha=HIST_ALPHA, label=f"{label} (n={v.size})",
                 histtype="stepfilled", edgecolor="black", linewidth=0.6)
-    legend_below(fig, *ax.get_legend_handles_labels())
+    handles, labels = ax.get_legend_handles_labels()
+    if len(values) == 2:  # the blend where the two overlap is a third colour: name it
+        from matplotlib.patches import Patch
+
+        faces = [h.get_facecolor() for h in handles]
+        handles.append(Patch(facecolor=overlap_colour(*faces), edgecolor="black",
+                             linewidth=0.6))
+        labels.append("both (overlap)")
+    legend_below(fig, handles, labels)
     _save_figure(fig, path)
     if save_data:
         vr = None if value_range is None else [float(v) for v in value_range]

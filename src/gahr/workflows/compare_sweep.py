@@ -85,7 +85,7 @@ def compare_runs(specs, settings: CompareSettings, out, memorization=None, devic
                        "is the S1/S2 similarity of that experiment (its stochastic sampler).",
                        figures=figures, tables=[{"title": "per run", "rows": rows}])
     for label in runs:
-        report.include(out / label)
+        report.include(out / label, label=label)
     report.write()
     for row in rows:
         log(", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"

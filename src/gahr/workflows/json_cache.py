@@ -8,6 +8,10 @@ from pathlib import Path
 from ..io import save_json
 
 
+#: Entries computed faster than this are not logged one by one.
+QUIET_SECONDS = 0.1
+
+
 class JsonCache(MutableMapping):
     """A dict kept in a JSON file, rewritten (atomically) after every new entry, with the
     seconds each entry took; entries of other `settings` are dropped on load."""
@@ -30,7 +34,8 @@ class JsonCache(MutableMapping):
         self.clock = now
         save_json({"settings": self.settings, "entries": self.entries, "seconds": self.seconds},
                   self.path)
-        self.log(f"  {key}: {self.seconds[key]:.1f} s")
+        if self.seconds[key] >= QUIET_SECONDS:  # a line per instant entry says nothing
+            self.log(f"  {key}: {self.seconds[key]:.1f} s")
 
     def __delitem__(self, key):
         del self.entries[key]
