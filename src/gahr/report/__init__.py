@@ -13,7 +13,7 @@ A producer draws into its run dir and describes the page; `gahr report DIR` rend
     report.write()  # run/report.json + run/report.html
 """
 
-from .eigen_figures import eigenvector_grid
+from .eigen_figures import eigenvector_grid, eigenvector_strip
 from .errors import ReportError
 from .figures import image_panel, save_image_grid
 from .html import render_html
@@ -21,6 +21,6 @@ from .manifest import Report, build_report, load_manifest, validate_manifest
 from .plots import histogram, line_plot, panel_plot, spectrum_plot
 from .redraw import redraw
 
-__all__ = ["Report", "ReportError", "build_report", "eigenvector_grid", "histogram",
-           "image_panel", "line_plot", "load_manifest", "panel_plot", "redraw", "render_html",
-           "save_image_grid", "spectrum_plot", "validate_manifest"]
+__all__ = ["Report", "ReportError", "build_report", "eigenvector_grid", "eigenvector_strip",
+           "histogram", "image_panel", "line_plot", "load_manifest", "panel_plot", "redraw",
+           "render_html", "save_image_grid", "spectrum_plot", "validate_manifest"]

@@ -128,3 +128,31 @@ def eigenvector_grid(path, e_k, lambda_k, ranks, images: dict, title: str, ncols
             e_k=e_k, lambda_k=lam, ranks=np.array(ranks), images=images, title=title,
             ncols=ncols, below=below or None, below_titles=below_titles or None))
     return path
+
+
+def eigenvector_strip(path, e_k, lambda_k, ranks, images: dict, title: str, cell: float = 0.78,
+                      save_data=True) -> Path:
+    """One compact row for a report's first screen: `images` (e.g. clean / noisy / denoised)
+    then the eigenvectors `e_k` of `ranks` (1-based), each titled with k and lambda_k and drawn
+    as in `eigenvector_grid` (its own symmetric scale, red > 0, white = 0, blue < 0)."""
+    path = Path(path)
+    _check_title(title)
+    e_k, lam, ranks = _check(e_k, lambda_k, ranks, images)
+    n = len(images) + len(ranks)
+    fig = Figure(figsize=(n * cell, cell * 1.25 + 0.45), dpi=DPI)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, (name, img) in zip(axes, images.items()):
+        _show_image(ax, img, str(name))
+        ax.set_title(_wrap(str(name), 0.95 * cell, 7), fontsize=7)
+        _off(ax)
+    for ax, r, v in zip(axes[len(images):], ranks, e_k):
+        _show_signed(ax, v)
+        ax.set_title(f"e_{r}  λ={lam[r - 1]:.2f}", fontsize=7)
+        _off(ax)
+    fig.suptitle(title, fontsize=8.5)
+    fig.subplots_adjust(wspace=0.08, left=0.01, right=0.99)
+    _save_figure(fig, path)
+    if save_data:
+        _save_data(path, "eigenvector_strip", dict(e_k=e_k, lambda_k=lam, ranks=np.array(ranks),
+                                                   images=images, title=title, cell=cell))
+    return path

@@ -38,7 +38,8 @@ details { margin: 0.6em 0; } summary { cursor: pointer; font-weight: bold; }
 .lead-text { flex: 1 1 560px; } table.quantities { width: 100%; font-size: 0.9em; }
 table.quantities td.text:first-child { min-width: 240px; } .unit { color: #555; }
 table.quantities th:first-child { text-align: left; }
-.lead-text .look { margin-top: 0; } section.lead h2 { font-size: 1.15em; margin: 0.4em 0; }
+.lead-text .look { margin-top: 0; } .lead-text > figure { margin: 0.2em 0 0.4em; }
+section.lead h2 { font-size: 1.15em; margin: 0.4em 0; }
 table.quantities td { white-space: nowrap; }
 table.quantities td.text { white-space: normal; }
 .def { font-size: 0.8em; color: #555; line-height: 1.25; }
@@ -102,18 +103,23 @@ def render_table(rows: list[dict], title: str | None = None, folded: bool = Fals
 
 
 def render_quantities(quantities: dict) -> str:
-    """Named quantities: one row each (name and unit over the definition, a value per column)."""
+    """Named quantities: one row each (name and unit, a value per column; the definition shows
+    on hovering the name), then every definition in one folded list: one line a row keeps the
+    table, and the page's first screen, short."""
     columns = quantities["columns"]
     head = "".join(f"<th>{_esc(c)}</th>" for c in ["quantity", *columns])
-    rows = []
+    rows, definitions = [], []
     for q in quantities["rows"]:
         values = "".join(_cell(q["values"].get(c)).replace(' class="text"', "")
                          for c in columns)
         unit = f' <span class="unit">({_esc(q["unit"])})</span>' if q.get("unit") else ""
-        rows.append(f'<tr><td class="text"><b>{_esc(q["name"])}</b>{unit}'
-                    f'<div class="def">{_esc(q["definition"])}</div></td>{values}</tr>')
+        rows.append(f'<tr><td class="text" title="{_esc(q["definition"])}"><b>'
+                    f'{_esc(q["name"])}</b>{unit}</td>{values}</tr>')
+        definitions.append(f'<li><b>{_esc(q["name"])}</b>: {_esc(q["definition"])}</li>')
     return (f'<table class="quantities"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+            f"<tbody>{''.join(rows)}</tbody></table>"
+            f'<details class="def"><summary>What each quantity is</summary><ul>'
+            f"{''.join(definitions)}</ul></details>")
 
 
 def render_numbers(numbers: dict) -> str:
@@ -160,9 +166,9 @@ def _render_section(i: int, section: dict, root: Path | None) -> str:
     lead = section.get("layout") == "lead"
     cls = ' class="lead"' if lead else ""
     parts = [f'<section id="s{i}"{cls}><h2>{_esc(section["title"])}</h2>']
-    if lead:  # figures beside the text: the first screen
-        parts += ['<div class="lead-body">', *figures, '<div class="lead-text">', *text,
-                  "</div></div>", *tables]
+    if lead:  # the first figure beside the text, any further ones under its caption
+        parts += ['<div class="lead-body">', *figures[:1], '<div class="lead-text">', text[0],
+                  *figures[1:], *text[1:], "</div></div>", *tables]
     else:
         parts += [text[0], *figures, *text[1:], *tables]
     parts.append("</section>")

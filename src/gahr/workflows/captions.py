@@ -69,6 +69,21 @@ def too_few_pairs(row: dict) -> bool:
     return not same or same.get("n", MIN_VALUES) < MIN_VALUES
 
 
+def unseen_as_close(row: dict) -> bool:
+    """True when the samples are as close to images their model never saw (the other-set
+    median) as to its own training images (the own-set interval's lower end or above): their
+    closeness to training images is then the density of the class, not copying."""
+    own, other = row.get("nearest"), _value(row.get("nearest_other"))
+    return bool(own) and other is not None and other >= own["low"]
+
+
+def copies_own(row: dict) -> bool:
+    """True when the samples copy their model's own training images: the nearest-training
+    median at or above COPY, and not as close to the other model's set (`unseen_as_close`)."""
+    copy = _value(row.get("nearest"))
+    return copy is not None and copy >= COPY and not unseen_as_close(row)
+
+
 def regime(row: dict) -> str:
     """'overlap' (S1 and S2 share images: no verdict), 'too few' (fewer than MIN_VALUES
     same-seed pairs: no verdict), else 'memorization', 'generalization', 'copies', 'different',
@@ -77,12 +92,12 @@ def regime(row: dict) -> str:
         return "overlap"
     if too_few_pairs(row):
         return "too few"
-    copy, same = _value(row.get("nearest")), _value(row.get("same_seed"))
-    copies = copy is not None and copy >= COPY
+    same = _value(row.get("same_seed"))
+    copies = copies_own(row)
     if copies and same is not None and same <= DIFFERENT:
         return "memorization"
     if same is not None and same >= SAME:
-        return "same" if copies or copy is None else "generalization"
+        return "same" if copies or _value(row.get("nearest")) is None else "generalization"
     if copies:
         return "copies"
     if same is not None and same <= DIFFERENT:
@@ -103,7 +118,7 @@ def similarity_sentence(row: dict) -> str:
                 f"models draw different images from one seed ({same}): memorization.")
     if kind == "generalization":
         return (f"At N={n} both models draw nearly the same image from one seed ({same}), and "
-                f"it is not a copy of a training image ({near}): generalization.")
+                f"it is not a copy of a training image: {_not_copied(row)}: generalization.")
     if kind == "same":
         return (f"At N={n} both models draw nearly the same image from one seed ({same}), as "
                 f"close to a training image as a copy ({near}).")
@@ -153,6 +168,19 @@ def repeats_text(row: dict) -> str:
     return f"{o['S2_in_S1']} of {o['n']} (held-out: {test})"
 
 
+def _not_copied(row: dict) -> str:
+    """Why the samples at one N are not copies, with the numbers."""
+    near = f"nearest-training similarity {fmt(row.get('nearest'))}"
+    other = row.get("nearest_other")
+    if other is None:
+        return near
+    unseen = f"other-set similarity {fmt(other)}"
+    if unseen_as_close(row):
+        return (f"it is as close to images that model never saw ({unseen}) as to its own "
+                f"training images ({near})")
+    return f"{near}, against {unseen} to images that model never saw"
+
+
 def thresholds_text() -> str:
     """The thresholds the claims use, for a caption."""
     return (f"Thresholds on the medians: copies from {COPY:g}, different images up to "
@@ -188,8 +216,8 @@ def effective_dimension_sentence(small: dict, large: dict, sigma: float, dimensi
     """tr J of the smallest- and largest-N models at one sigma, with the comparisons the
     numbers support ("almost none" only below one dimension)."""
     a, b = small["effective_dimension"], large["effective_dimension"]
-    text = (f"At sigma = {sigma:g}, tr J is {a:.1f} at N={small['N']} and {b:.1f} at "
-            f"N={large['N']} (of {dimension} dimensions).")
+    text = (f"At sigma = {sigma:g}, tr J is {_trace(small)} at N={small['N']} and "
+            f"{_trace(large)} at N={large['N']} (of {dimension} dimensions).")
     if a < 1:
         text += f" The N={small['N']} model keeps almost no dimension."
     elif a < 0.5 * b:
@@ -201,6 +229,12 @@ def effective_dimension_sentence(small: dict, large: dict, sigma: float, dimensi
         text += (f" The N={large['N']} model's tr J is {'within' if near else 'not within'} a "
                  f"factor 2 of the manifold dimension {reference:g} (dashed).")
     return text
+
+
+def _trace(row: dict) -> str:
+    """tr J of one row: the median with its interval when the row has one."""
+    interval = row.get("effective_dimension_interval")
+    return fmt(interval, ".1f") if interval else f"{row['effective_dimension']:.1f}"
 
 
 def energy_sentence(share: float, top: int, dimension: int) -> str:

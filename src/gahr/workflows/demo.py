@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..io import check_out_dir, load_json, save_json
 from ..nets import load_denoiser
 from ..rundir import RunDir
-from .demo_report import EFFDIM_SIGMAS, EIGEN_SIGMA, summary_files, write_demo_report
+from .demo_report import EFFDIM_SIGMAS, EIGEN_SIGMA, TRACE_SEEDS, summary_files, write_demo_report
 from .eigen_files import eigen_to_files
 from .experiment import pair_jobs, run_experiment
 from .test_images import fresh_test_images
@@ -99,11 +99,16 @@ def eigen_stage(config: ExperimentConfig, out: Path, log=print, retrain: bool = 
     small = load_denoiser(pairs[n_small]["S1"].run_dir)
     # A fresh image of the training class, from a seed the training sets never used.
     x, _ = fresh_test_images(pairs[n_large]["S1"].run_dir, 1)
-    summary = eigen_to_files(large, x, EIGEN_SIGMA, out, seed=1)
-    curves = {f"N={n}": effective_dimension_curve(d, x, EFFDIM_SIGMAS, seed=2)
-              for n, d in ((n_small, small), (n_large, large))}
+    summary = eigen_to_files(large, x, EIGEN_SIGMA, out, seed=TRACE_SEEDS[0])
+    # The curves share the eigen analysis's noise draw; tr J at EIGEN_SIGMA is also taken over
+    # TRACE_SEEDS draws, so the report gives one number with its interval.
+    models = ((n_small, small), (n_large, large))
+    curves = {f"N={n}": effective_dimension_curve(d, x, EFFDIM_SIGMAS, seed=TRACE_SEEDS[0])
+              for n, d in models}
+    draws = {f"N={n}": [effective_dimension_curve(d, x, [EIGEN_SIGMA], seed=s)[0]
+                        ["effective_dimension"] for s in TRACE_SEEDS] for n, d in models}
     result = {**summary, "n_large": n_large, "n_small": n_small,
-              "effective_dimension_curves": curves, "inputs": inputs}
+              "effective_dimension_curves": curves, "trace_draws": draws, "inputs": inputs}
     save_json(result, results_path)
     return result
 
@@ -112,7 +117,8 @@ def _eigen_inputs(config: ExperimentConfig, pairs: dict, n_small, n_large) -> di
     """Everything the eigen stage's numbers depend on, as JSON."""
     models = {f"N={n}": RunDir(pairs[n]["S1"].run_dir).weights_digest()
               for n in (n_small, n_large)}
-    return {"sigma": EIGEN_SIGMA, "effdim_sigmas": list(EFFDIM_SIGMAS), "n_small": n_small,
+    return {"sigma": EIGEN_SIGMA, "effdim_sigmas": list(EFFDIM_SIGMAS),
+            "trace_seeds": list(TRACE_SEEDS), "n_small": n_small,
             "n_large": n_large, "image": {"source": config.data.source,
                                           "size": config.data.size, "fresh_index": 0},
             "models": models}

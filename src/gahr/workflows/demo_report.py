@@ -11,19 +11,23 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.bootstrap import bootstrap_interval
 from ..config import ExperimentConfig
 from ..io import atomic_path, save_json
-from ..report import Report, line_plot
+from ..report import Report, eigenvector_strip, line_plot
 from ..rundir import FIGURES
 from . import captions
 from .experiment import analysis_dir
 from .experiment_report import grid_entry, lead_section
-from .summary import summary_lines, summary_markdown, summary_rows
+from .summary import BOOTSTRAP_SEED, summary_lines, summary_markdown, summary_rows
 
 #: Noise levels of the effective-dimension curves (on the [0, 1] scale).
 EFFDIM_SIGMAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 #: Noise level of the eigen analysis; the paper uses sigma = 0.04 at 80x80 for discs.
 EIGEN_SIGMA = 0.1
+#: Seeds of the noise draws over which tr J at EIGEN_SIGMA is given as a median with its
+#: bootstrap interval (the first is the eigen analysis's y); at least MIN_VALUES of them.
+TRACE_SEEDS = tuple(range(1, 9))
 #: Dimension of the manifold of each synthetic class the demo may use (a reference line).
 MANIFOLD_DIM = {"discs": 5}
 TITLE = "gahr demo: memorization, generalization and the adaptive basis"
@@ -54,13 +58,11 @@ def setup_text(config: ExperimentConfig) -> str:
             "shrinks in a geometry-adaptive harmonic basis.")
 
 
-def effective_dimensions(eigen: dict, sigma: float = EIGEN_SIGMA) -> dict:
-    """{N: tr J at the curve's sigma nearest `sigma`} of the smallest- and largest-N models."""
-    out = {}
-    for n in (eigen["n_small"], eigen["n_large"]):
-        curve = eigen["effective_dimension_curves"][f"N={n}"]
-        out[n] = min(curve, key=lambda p: abs(p["sigma"] - sigma))["effective_dimension"]
-    return out
+def effective_dimensions(eigen: dict) -> dict:
+    """{N: tr J at EIGEN_SIGMA} of the smallest- and largest-N models: the median over the
+    noise draws of TRACE_SEEDS with its bootstrap interval (a dict, `summary_rows` takes it)."""
+    return {n: bootstrap_interval(eigen["trace_draws"][f"N={n}"], seed=BOOTSTRAP_SEED).as_dict()
+            for n in (eigen["n_small"], eigen["n_large"])}
 
 
 def energy_share(eigen_dir: Path, eigen: dict) -> tuple[float, int, int]:
@@ -74,6 +76,30 @@ def energy_share(eigen_dir: Path, eigen: dict) -> tuple[float, int, int]:
     top = max(1, min(len(c), round(float(eigen["effective_dimension"]))))
     total = float(np.sum(c**2))
     return (float(np.sum(c[:top] ** 2)) / total if total > 0 else 0.0), top, int(e.shape[1])
+
+
+#: Eigenvectors of the generalizing denoiser shown on the first screen.
+LEAD_RANKS = (1, 2, 3, 4, 5)
+
+
+def lead_eigenvectors(eigen_dir: Path, eigen: dict) -> tuple[dict, str]:
+    """The third claim for the first screen: a strip of the largest-N model's top eigenvectors
+    (`top_eigenvectors.png`) and the sentence on where the clean image's energy sits."""
+    n, s255 = eigen["n_large"], f"{eigen['sigma'] * 255:.3g}/255"
+    with np.load(eigen_dir / "eigen.npz") as z:
+        ranks = [r for r in LEAD_RANKS if r <= len(z["lambda_k"])]
+        path = eigenvector_strip(
+            eigen_dir / "top_eigenvectors.png", z["e_k"][[r - 1 for r in ranks]], z["lambda_k"],
+            ranks, {"clean x": z["x"][0], f"noisy y ({s255})": z["y"][0],
+                    "denoised x_hat": np.clip(z["x_hat"][0], 0, 1)},
+            title=f"top eigenvectors of the N={n} denoiser's Jacobian at y")
+    share, top, dimension = energy_share(eigen_dir, eigen)
+    figure = {"path": str(path), "title": f"The adaptive basis (N={n})",
+              "caption": f"The top {len(ranks)} eigenvectors e_k of the Jacobian of the N={n} "
+                         "model at a noisy held-out image, each on its own scale (red > 0, white "
+                         "= 0, blue < 0); more of them and the spectrum further down."}
+    return figure, (f"The N={n} denoiser shrinks in a basis adapted to the image: "
+                    + captions.energy_sentence(share, top, dimension))
 
 
 def add_eigen_sections(report: Report, config: ExperimentConfig, eigen_dir: Path, eigen: dict,
@@ -93,7 +119,8 @@ def add_eigen_sections(report: Report, config: ExperimentConfig, eigen_dir: Path
         + captions.energy_sentence(share, top, dimension),
         figures=[eigen_dir / name for name in ("eigenvectors.png", "spectrum.png")],
         numbers={"top eigenvalues": ", ".join(f"{v:.2f}" for v in eigen["lambda_top"][:6]),
-                 "effective dimension tr J at this y": eigen["effective_dimension"],
+                 f"effective dimension tr J (median over {len(TRACE_SEEDS)} noise draws of y, "
+                 "95% interval)": captions.fmt(effective_dimensions(eigen)[n], ".1f"),
                  f"share of ||x - mean(x)||^2 in the top {top} eigenvectors": round(share, 3),
                  "asymmetry |J-J^T|/|J|, all / top tr J eigenvectors":
                      f"{eigen['asymmetry']:.2f} / {eigen.get('asymmetry_top', float('nan')):.2f}",
@@ -136,7 +163,8 @@ def write_demo_report(out: Path, config: ExperimentConfig, results: dict, eigen:
                     f"N {data_text(config)} images, sampled from the same seeds: Kadkhodaie et "
                     "al. (ICLR 2024), Fig. 1 and 2 at small scale. Setup at the end.")
     lead_section(report, grid_entry(adir / FIGURES / "grid.png"), rows, results["table"],
-                 eigen_sigma=EIGEN_SIGMA, dimension=eigen["dimension"])
+                 more=lead_eigenvectors(out / "eigen", eigen), eigen_sigma=EIGEN_SIGMA,
+                 dimension=eigen["dimension"])
     report.include(adir, lead=False)
     add_eigen_sections(report, config, out / "eigen", eigen, rows)
     report.add_section("Setup", setup_text(config))

@@ -257,10 +257,15 @@ def curves(fig_dir: Path, table: list[dict], summary: list[dict],
 
 
 def lead_section(report: Report, grid: dict, summary: list[dict], table: list[dict],
-                 **context) -> None:
+                 more: tuple[dict, str] | None = None, **context) -> None:
     """The page's first screen: the grid beside the named quantities, the caption computed
-    from them, every number folded away."""
-    report.add_section("Summary", captions.headline(summary), figures=[grid],
+    from them, every number folded away. `more` = (figure, sentence) adds a figure under the
+    caption and its claim to the caption (the demo's eigenvectors)."""
+    text = captions.headline(summary)
+    figures = [grid] if more is None else [grid, more[0]]
+    if more is not None:
+        text = f"{text} {more[1]}"
+    report.add_section("Summary", text, figures=figures,
                        quantities=quantity_table(summary, **context), layout="lead",
                        tables=[{"title": "Every number per N (medians over samples; PSNR and "
                                 "distance averaged over the S1 and S2 models)", "rows": table,

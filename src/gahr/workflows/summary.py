@@ -52,12 +52,16 @@ def summary_row(record: dict, sigmas) -> dict:
 
 def summary_rows(records: list[dict], sigmas, effective_dimension: dict | None = None
                  ) -> list[dict]:
-    """`summary_row` of every record (sorted by N as given); `effective_dimension` {N: tr J}
-    adds that quantity."""
+    """`summary_row` of every record (sorted by N as given); `effective_dimension` {N: tr J,
+    a number or a median with its interval} adds that quantity (`effective_dimension` the
+    number, `effective_dimension_interval` the interval)."""
     rows = [summary_row(r, sigmas) for r in records]
     for row in rows:
         if effective_dimension is not None:
-            row["effective_dimension"] = effective_dimension.get(row["N"])
+            value = effective_dimension.get(row["N"])
+            if isinstance(value, dict):
+                row["effective_dimension_interval"], value = value, value["value"]
+            row["effective_dimension"] = value
     return rows
 
 
@@ -88,9 +92,11 @@ def quantity_specs(rows: list[dict], eigen_sigma: float | None = None,
     if any(r.get("effective_dimension") is not None for r in rows):
         specs.append((f"effective dimension ({eigen_sigma:g})",
                       f"tr J, the trace of the S1 model's Jacobian at a held-out image with "
-                      f"noise sigma = {eigen_sigma:g}",
+                      f"noise sigma = {eigen_sigma:g} (median over noise draws where given)",
                       f"dimensions of {dimension}",
-                      lambda r: _number(r.get("effective_dimension"), ".1f")))
+                      lambda r: fmt(r["effective_dimension_interval"], ".1f")
+                      if r.get("effective_dimension_interval")
+                      else _number(r.get("effective_dimension"), ".1f")))
     specs.append(("S2 images repeating S1",
                   f"S2 images correlated above {REPEAT_CORRELATION:g} with (or equal to) an S1 "
                   "image; in "
