@@ -15,7 +15,9 @@ Usage: python tools/bad_inputs.py [--check]   (writes docs/bad_inputs.md; --chec
 import argparse
 import contextlib
 import io
+import json
 import pickle
+import shutil
 import sys
 import tempfile
 import traceback
@@ -88,11 +90,20 @@ def make_fixtures(tmp: Path) -> None:
         pickle.dump(Namespace(weights=[1, 2, 3]), f)
     (tmp / "sweep.toml").write_text(SWEEP_TOML)
     (tmp / "nosweep.toml").write_text('[data]\nsource = "discs"\n')
+    rgb = np.random.default_rng(0).random((8, 12, 12, 3), dtype=np.float32)
+    np.save(tmp / "hwc.npy", rgb)  # channels last
+    np.save(tmp / "int16.npy", (images * 1000).astype(np.int16))
+    np.save(tmp / "five_d.npy", images[:, None])
+    np.save(tmp / "copies.npy", np.repeat(images[:1], 64, axis=0))  # one image, 64 times
     quiet = io.StringIO()
     with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
         assert main(["train", "--out", str(tmp / "run"), *TINY_TRAIN]) == 0
         assert main(["sweep", str(tmp / "sweep.toml"), "--out", str(tmp / "sweep"), "--job",
                      "0", "--quiet"]) == 0
+    shutil.copytree(tmp / "run", tmp / "edited_run")  # config.json edited after training
+    config = json.loads((tmp / "edited_run" / "config.json").read_text())
+    config["model"]["num_kernels"] = 6
+    (tmp / "edited_run" / "config.json").write_text(json.dumps(config))
 
 
 def cases(t: str) -> list[tuple[str, list[str], int]]:
@@ -253,6 +264,44 @@ def cases(t: str) -> list[tuple[str, list[str], int]]:
         ("symmetry: no --input for a model without its training data",
          ["symmetry", model, "--out", f"{t}/sy"], 2),
         ("gahr: unknown command", ["dance"], 2),
+        *data_cases(t, sweep),
+    ]
+
+
+def data_cases(t: str, sweep: list[str]) -> list[tuple[str, list[str], int]]:
+    """Data that lies, and experiments that cannot give a verdict (issue 24)."""
+    def train_on(name, *more):
+        return ["train", "--out", f"{t}/r_{name}", *TINY_TRAIN, "--set",
+                f'data.source="{t}/{name}.npy"', "--set", "data.num_images=8", *more]
+    return [
+        ("train: a channels-last array (N, H, W, 3)", train_on("hwc"), 2),
+        ("train: an int16 image file", train_on("int16"), 2),
+        ("train: a 5-dimensional image file", train_on("five_d"), 2),
+        ("train: a test set as large as the data (N would be 1)",
+         ["train", "--out", f"{t}/r10", *TINY_TRAIN, "--set", "data.n_test=64"], 2),
+        ("train: N takes every image, leaving no test image",
+         ["train", "--out", f"{t}/r11", *TINY_TRAIN, "--set", "data.n_train=64"], 2),
+        ("train: data.n_test negative",
+         ["train", "--out", f"{t}/r12", *TINY_TRAIN, "--set", "data.n_test=-1"], 2),
+        ("train: data.num_images = 0",
+         ["train", "--out", f"{t}/r13", *TINY_TRAIN, "--set", "data.num_images=0"], 2),
+        ("train: config.json edited after training, disagreeing with model.json",
+         ["train", "--out", f"{t}/edited_run", *TINY_TRAIN, "--set", "model.num_kernels=6"], 2),
+        ("train --dry-run: no config (paper-scale defaults, said)", ["train", "--dry-run"], 0),
+        ("train --dry-run: a test set as large as the data (said, not run)",
+         ["train", *TINY_TRAIN, "--set", "data.n_test=64", "--dry-run"], 0),
+        ("sweep --dry-run: N above half the data (said, not run)",
+         ["sweep", *sweep, "--set", "sweep.n_train=[40]", "--dry-run"], 0),
+        ("eigen: --input a channels-last array",
+         ["eigen", f"{t}/model", "--input", f"{t}/hwc.npy", "--sigma", "0.1", "--out",
+          f"{t}/e2"], 2),
+        ("data show: a channels-last array", ["data", "show", f"{t}/hwc.npy", "--out",
+                                              f"{t}/d2.png"], 2),
+        ("memorization: S1 and S2 are copies of one image (a warning, no verdict)",
+         ["memorization", f"{t}/sweep.toml", "--out", f"{t}/copies_sweep", "--quiet", "--set",
+          f'data.source="{t}/copies.npy"', "--set", "data.num_images=64"], 0),
+        ("memorization: 2 same-seed pairs (no interval, no verdict, said)",
+         ["memorization", f"{t}/sweep.toml", "--out", f"{t}/sweep", "--quiet"], 0),
     ]
 
 

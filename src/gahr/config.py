@@ -67,8 +67,11 @@ class DataConfig:
     def __post_init__(self):
         if self.n_train != "all" and self.n_train < 1:
             raise ConfigError(f"data.n_train={self.n_train}; use a positive N or \"all\"")
-        if self.n_test < 0 or (self.num_images is not None and self.num_images < 1):
-            raise ConfigError("data.n_test must be >= 0 and data.num_images >= 1")
+        if self.n_test < 0:
+            raise ConfigError(f"data.n_test={self.n_test}; use 0 or more held-out images")
+        if self.num_images is not None and self.num_images < 1:
+            raise ConfigError(f"data.num_images={self.num_images}; use at least 1, or leave it "
+                              "out for every image of the source")
         if self.size is not None and self.size < 1:
             raise ConfigError(f"data.size={self.size}; use a positive image side in pixels")
         from .data import source_options

@@ -76,3 +76,12 @@ def show_progress(args) -> bool:
     """Progress bars only for a person at a terminal: off with --quiet, and off when stderr
     (where tqdm draws) is a file or a pipe, so logs hold results, not redrawn bars."""
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def print_verdict_notes(results: dict) -> None:
+    """To stderr: why an N of a memorization experiment got no verdict (S1 and S2 not disjoint,
+    too few same-seed pairs)."""
+    from ..workflows.captions import verdict_notes
+
+    for line in verdict_notes(results.get("summary", [])):
+        print(line, file=sys.stderr)

@@ -15,12 +15,6 @@ def dry_run_notes(config_path, datas: dict, out=None) -> list[str]:
     from ..train.dataset import count_images, sizes_text, split_sizes
 
     lines = []
-    if config_path is None:
-        t = TrainConfig()
-        lines.append(f"note: no config file given, so these are gahr's paper-scale defaults "
-                     f"({t.epochs} epochs of {t.samples_per_epoch} images, batch "
-                     f"{t.batch_size}: days on a CPU); pass a config, e.g. "
-                     "configs/cpu/discs32_unet.toml")
     first = next(iter(datas.values()))
     try:
         num = count_images(first)
@@ -33,6 +27,12 @@ def dry_run_notes(config_path, datas: dict, out=None) -> list[str]:
         except GahrError as e:
             sizes = f"would be refused: {e}"
         lines.append(f"{label}: {sizes}" if label else sizes)
+    if config_path is None:  # last: the line a reader sees first under the JSON
+        t = TrainConfig()
+        lines.append(f"note: no config file given, so these are gahr's paper-scale defaults "
+                     f"({t.epochs} epochs of {t.samples_per_epoch} images, batch "
+                     f"{t.batch_size}: days on a CPU); pass a config, e.g. "
+                     "configs/cpu/discs32_unet.toml")
     for line in lines:
         print(line, file=out or sys.stderr)
     return lines

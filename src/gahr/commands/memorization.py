@@ -2,7 +2,7 @@
 sample them from the same seeds and measure memorization versus generalization."""
 
 
-from ._common import add_overrides_arg, show_progress
+from ._common import add_overrides_arg, print_verdict_notes, show_progress
 
 
 def register(sub) -> None:
@@ -51,4 +51,5 @@ def run(args) -> int:
     print("\n".join(table_lines(results)))
     print(f"memorization: {len(results['table'])} values of N analysed\nreport: "
           f"{analysis_dir(config, args.out) / 'report.html'}")
+    print_verdict_notes(results)
     return 0

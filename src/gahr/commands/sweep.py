@@ -3,7 +3,7 @@
 import json
 import shlex
 
-from ._common import add_overrides_arg, show_progress
+from ._common import add_overrides_arg, print_verdict_notes, show_progress
 from .train import add_train_shortcuts, shortcut_overrides
 
 
@@ -91,6 +91,7 @@ def run(args) -> int:
         print("\n".join(table_lines(results)))
         print(f"sweep: memorization analysis of {len(results['table'])} values of N written\n"
               f"report: {analysis_dir(config, args.out) / 'report.html'}")
+        print_verdict_notes(results)
         return 0
     ran = run_sweep(config, out=args.out, job=args.job, progress=show_progress(args),
                     retrain=args.retrain)

@@ -139,7 +139,7 @@ def eigenvector_strip(path, e_k, lambda_k, ranks, images: dict, title: str, cell
     _check_title(title)
     e_k, lam, ranks = _check(e_k, lambda_k, ranks, images)
     n = len(images) + len(ranks)
-    fig = Figure(figsize=(n * cell, cell * 1.25 + 0.45), dpi=DPI)
+    fig = Figure(figsize=(n * cell, cell * 1.3 + 0.45), dpi=DPI)
     axes = fig.subplots(1, n, squeeze=False)[0]
     for ax, (name, img) in zip(axes, images.items()):
         _show_image(ax, img, str(name))
@@ -149,8 +149,8 @@ def eigenvector_strip(path, e_k, lambda_k, ranks, images: dict, title: str, cell
         _show_signed(ax, v)
         ax.set_title(f"e_{r}  λ={lam[r - 1]:.2f}", fontsize=7)
         _off(ax)
-    fig.suptitle(title, fontsize=8.5)
-    fig.subplots_adjust(wspace=0.08, left=0.01, right=0.99)
+    fig.suptitle(title, fontsize=8.5, y=0.99)
+    fig.subplots_adjust(wspace=0.08, left=0.01, right=0.99, top=0.7, bottom=0.02)
     _save_figure(fig, path)
     if save_data:
         _save_data(path, "eigenvector_strip", dict(e_k=e_k, lambda_k=lam, ranks=np.array(ranks),

@@ -158,14 +158,10 @@ def overlap_warnings(rows: list[dict]) -> list[str]:
             for r in rows if overlapping(r)]
 
 
-def repeats_text(row: dict) -> str:
-    """'1 of 200 (test: 0)': S2 images repeating S1, and held-out images repeating the
-    training set of their model; 'not checked' for results older than the check."""
-    o = row.get("overlap")
-    if not o:
-        return "not checked"
-    test = sum((o.get("test_in_train") or {}).values())
-    return f"{o['S2_in_S1']} of {o['n']} (held-out: {test})"
+def verdict_notes(rows: list[dict]) -> list[str]:
+    """'note: ...' for every N given no verdict (`VERDICTLESS`): S1 and S2 not disjoint, or too
+    few same-seed pairs; the sentence says why and what to change."""
+    return [f"note: {VERDICTLESS[regime(r)](r)}" for r in rows if regime(r) in VERDICTLESS]
 
 
 def _not_copied(row: dict) -> str:

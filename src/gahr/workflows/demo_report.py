@@ -90,15 +90,16 @@ def lead_eigenvectors(eigen_dir: Path, eigen: dict) -> tuple[dict, str]:
         ranks = [r for r in LEAD_RANKS if r <= len(z["lambda_k"])]
         path = eigenvector_strip(
             eigen_dir / "top_eigenvectors.png", z["e_k"][[r - 1 for r in ranks]], z["lambda_k"],
-            ranks, {"clean x": z["x"][0], f"noisy y ({s255})": z["y"][0],
-                    "denoised x_hat": np.clip(z["x_hat"][0], 0, 1)},
+            ranks, {"clean x": z["x"][0], f"y: noise {s255}": z["y"][0],
+                    "denoised": np.clip(z["x_hat"][0], 0, 1)},
             title=f"top eigenvectors of the N={n} denoiser's Jacobian at y")
     share, top, dimension = energy_share(eigen_dir, eigen)
     figure = {"path": str(path), "title": f"The adaptive basis (N={n})",
               "caption": f"The top {len(ranks)} eigenvectors e_k of the Jacobian of the N={n} "
                          "model at a noisy held-out image, each on its own scale (red > 0, white "
                          "= 0, blue < 0); more of them and the spectrum further down."}
-    return figure, (f"The N={n} denoiser shrinks in a basis adapted to the image: "
+    return figure, (f"Below: the top eigenvectors of the N={n} denoiser's Jacobian at a "
+                    "held-out image, the basis it shrinks in. "
                     + captions.energy_sentence(share, top, dimension))
 
 

@@ -46,6 +46,10 @@ def summary_row(record: dict, section: MemorizationSection) -> dict:
         for t, frac in rec.get("fraction_above", {}).items():
             row[f"above_{t}_{s}"] = frac
     row["median_same_seed"] = median_of(record["same_seed_similarity"])
+    overlap = record.get("overlap") or {}  # absent: computed before the check existed
+    row["S2 images repeating S1"] = overlap.get("S2_in_S1")
+    row["held-out images repeating training"] = (sum(overlap["test_in_train"].values())
+                                                 if overlap else None)
     for sigma in section.sigmas:
         key = sigma_label(sigma)
         for part in ("train", "test", "gap"):
@@ -93,7 +97,7 @@ def table_lines(results: dict) -> list[str]:
                      f", same-seed similarity {captions.fmt(row['same_seed'])}, train - test "
                      f"PSNR gap at {row['gap_sigma255']:g}/255 "
                      + ("n/a" if gap is None else f"{gap:.2f} dB"))
-    return lines + captions.overlap_warnings(results.get("summary", []))
+    return lines
 
 
 def crossed_out(shape) -> np.ndarray:

@@ -10,7 +10,7 @@ from ..analysis.bootstrap import bootstrap_interval
 from ..config import SPLITS
 from ..metrics import sigma_label
 from ..report.tables import markdown
-from .captions import REPEAT_CORRELATION, fmt, repeats_text
+from .captions import fmt
 
 #: The noise level of the train - test PSNR gap quantity (the nearest measured one is used).
 GAP_SIGMA = 25 / 255
@@ -97,12 +97,6 @@ def quantity_specs(rows: list[dict], eigen_sigma: float | None = None,
                       lambda r: fmt(r["effective_dimension_interval"], ".1f")
                       if r.get("effective_dimension_interval")
                       else _number(r.get("effective_dimension"), ".1f")))
-    specs.append(("S2 images repeating S1",
-                  f"S2 images correlated above {REPEAT_CORRELATION:g} with (or equal to) an S1 "
-                  "image; in "
-                  "brackets, held-out images repeating a training image of their model. At "
-                  "a tenth of S2 or more the sets are not disjoint and no verdict is given",
-                  "images", repeats_text))
     specs.append(("converged samples", "samples that reached the sampler's final noise level "
                   "within its step budget", "samples",
                   lambda r: f"{r['converged']} of {r['samples']}"))
