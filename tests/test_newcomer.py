@@ -124,7 +124,7 @@ def test_cpu_presets_train_on_one_thread():
 
 
 def test_the_compare_cache_logs_only_entries_that_took_time(tmp_path):
-    from gahr.workflows.compare import QUIET_SECONDS, JsonCache
+    from gahr.workflows.json_cache import QUIET_SECONDS, JsonCache
 
     lines = []
     cache = JsonCache(tmp_path / "partial.json", {"a": 1}, log=lines.append)

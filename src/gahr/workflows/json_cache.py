@@ -7,7 +7,6 @@ from pathlib import Path
 
 from ..io import save_json
 
-
 #: Entries computed faster than this are not logged one by one.
 QUIET_SECONDS = 0.1
 
