@@ -41,10 +41,11 @@ def settings(**changes):
     return CompareSettings(**{**base, **changes})
 
 
-def test_one_training_image_is_matched_exactly(run1, tmp_path):
+def test_one_training_image_is_matched_exactly(run1, tmp_path, monkeypatch):
     """N = 1: the memorizer and the LS machine return x_1 whatever y is, so a net that does the
     same (the memorizer standing in) agrees with both exactly, at every sigma and k, and
     their samples from the same seeds coincide (r = 1); the ELS machine mixes locations."""
+    monkeypatch.setattr("gahr.workflows.json_cache.QUIET_SECONDS", 0.0)  # log every entry
     train = training_data(run1)[0].train
     assert train.shape == (1, 1, 12, 12)
     lines = []

@@ -194,8 +194,8 @@ def test_the_demo_first_screen_holds_all_three_claims(tmp_path):
     lead = json.loads((tmp_path / "report.json").read_text())["sections"][0]
     paths = [f["path"] for f in lead["figures"]]
     assert paths[0].endswith("grid.png") and paths[1].endswith("top_eigenvectors.png")
-    assert "top eigenvectors of the N=8 denoiser" in lead["caption"]
     assert "of the energy of the clean image" in lead["caption"]
+    assert "N=8 model shrinks in" in lead["figures"][1]["caption"]
     assert (tmp_path / "eigen" / "top_eigenvectors.png").is_file()
     eigen = json.loads((tmp_path / "eigen" / "eigen.json").read_text())
     assert len(eigen["trace_draws"]["N=8"]) >= 6

@@ -84,7 +84,8 @@ LEAD_RANKS = (1, 2, 3, 4, 5)
 
 def lead_eigenvectors(eigen_dir: Path, eigen: dict) -> tuple[dict, str]:
     """The third claim for the first screen: a strip of the largest-N model's top eigenvectors
-    (`top_eigenvectors.png`) and the sentence on where the clean image's energy sits."""
+    (`top_eigenvectors.png`, its figure entry) and the sentence on where the clean image's
+    energy sits in its eigenbasis."""
     n, s255 = eigen["n_large"], f"{eigen['sigma'] * 255:.3g}/255"
     with np.load(eigen_dir / "eigen.npz") as z:
         ranks = [r for r in LEAD_RANKS if r <= len(z["lambda_k"])]
@@ -95,12 +96,10 @@ def lead_eigenvectors(eigen_dir: Path, eigen: dict) -> tuple[dict, str]:
             title=f"top eigenvectors of the N={n} denoiser's Jacobian at y")
     share, top, dimension = energy_share(eigen_dir, eigen)
     figure = {"path": str(path), "title": f"The adaptive basis (N={n})",
-              "caption": f"The top {len(ranks)} eigenvectors e_k of the Jacobian of the N={n} "
-                         "model at a noisy held-out image, each on its own scale (red > 0, white "
-                         "= 0, blue < 0); more of them and the spectrum further down."}
-    return figure, (f"Below: the top eigenvectors of the N={n} denoiser's Jacobian at a "
-                    "held-out image, the basis it shrinks in. "
-                    + captions.energy_sentence(share, top, dimension))
+              "caption": f"The basis the N={n} model shrinks in: the top {len(ranks)} "
+                         "eigenvectors of its Jacobian at a held-out image (red > 0, blue < 0); "
+                         "all of them further down."}
+    return figure, captions.energy_sentence(share, top, dimension)
 
 
 def add_eigen_sections(report: Report, config: ExperimentConfig, eigen_dir: Path, eigen: dict,
