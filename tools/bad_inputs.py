@@ -17,6 +17,7 @@ import contextlib
 import io
 import json
 import pickle
+import re
 import shutil
 import sys
 import tempfile
@@ -95,6 +96,7 @@ def make_fixtures(tmp: Path) -> None:
     np.save(tmp / "int16.npy", (images * 1000).astype(np.int16))
     np.save(tmp / "five_d.npy", images[:, None])
     np.save(tmp / "copies.npy", np.repeat(images[:1], 64, axis=0))  # one image, 64 times
+    hold_lock(tmp / "busy", f"gahr train --out {tmp / 'busy'}")
     quiet = io.StringIO()
     with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
         assert main(["train", "--out", str(tmp / "run"), *TINY_TRAIN]) == 0
@@ -104,6 +106,33 @@ def make_fixtures(tmp: Path) -> None:
     config = json.loads((tmp / "edited_run" / "config.json").read_text())
     config["model"]["num_kernels"] = 6
     (tmp / "edited_run" / "config.json").write_text(json.dumps(config))
+
+
+def writer_cases(t: str) -> list[tuple[str, list[str], int]]:
+    """Another gahr writing the same output (issue 24)."""
+    return [
+        ("train: --out is being written by another running gahr",
+         ["train", "--out", f"{t}/busy", *TINY_TRAIN], 2),
+        ("sweep: --out is being written by another running gahr",
+         ["sweep", f"{t}/sweep.toml", "--out", f"{t}/busy", "--quiet"], 2),
+        ("demo: --out is being written by another running gahr",
+         ["demo", "--quick", "--out", f"{t}/busy"], 2),
+    ]
+
+
+def hold_lock(path: Path, command: str) -> int:
+    """Hold `path`'s output lock as another writer would (a file description of its own, so
+    this process's commands are refused too); the OS drops it when the script ends."""
+    import fcntl
+    import os
+
+    from gahr.locking import LOCK_NAME
+
+    path.mkdir()
+    fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.write(fd, json.dumps({"pid": os.getpid(), "command": command}).encode())
+    return fd
 
 
 def cases(t: str) -> list[tuple[str, list[str], int]]:
@@ -265,6 +294,7 @@ def cases(t: str) -> list[tuple[str, list[str], int]]:
          ["symmetry", model, "--out", f"{t}/sy"], 2),
         ("gahr: unknown command", ["dance"], 2),
         *data_cases(t, sweep),
+        *writer_cases(t),
     ]
 
 
@@ -335,6 +365,7 @@ def run_all(tmp: Path) -> list[dict]:
 
 
 def _shown(text: str, tmp: Path) -> str:
+    text = re.sub(r"\b(pid|kill) \d+", r"\1 $PID", text)  # the lock holder's, differs per run
     return text.replace(str(tmp), "$TMP").replace(f"{ROOT}/", "").replace("|", "\\|")
 
 

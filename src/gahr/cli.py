@@ -13,6 +13,7 @@ import sys
 
 from . import __version__, commands
 from .errors import GahrError
+from .locking import holding
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        result = args.func(args)
+        with holding():  # the output directories' locks (gahr.locking) end with the command
+            result = args.func(args)
     except GahrError as e:
         print(f"gahr {args.command}: error: {e}", file=sys.stderr)
         return 2

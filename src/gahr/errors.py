@@ -37,6 +37,14 @@ class OutputError(GahrError):
     directory that holds something else)."""
 
 
+class BusyError(OutputError):
+    """An output directory that another running process is writing (see `gahr.locking`)."""
+
+
+class DiskFullError(OutputError):
+    """A write that failed for lack of space (ENOSPC, EDQUOT); nothing half-written was kept."""
+
+
 class Interrupted(KeyboardInterrupt):
     """A stop on request (Ctrl-C, SIGTERM) after finished work was saved; the message says
     where it was saved and how to resume."""

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from .errors import OutputError
+from .locking import LOCK_NAME, claim
 
 _UMASK_LOCK = threading.Lock()
 
@@ -62,13 +63,15 @@ def check_out_dir(path, markers, kind: str, forbidden=()) -> Path:
     """Refuse an output directory that cannot be `kind`'s: a file, a directory holding files
     but none of `markers` (glob patterns of the files `kind` writes), or one that holds any of
     `forbidden` (another kind's files), whose contents the new outputs would mix with or
-    overwrite. Returns the path; nothing is created."""
+    overwrite. Then takes the directory's lock (`gahr.locking.claim`: created if missing;
+    BusyError while another process writes there) and returns the path."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputError(f"output directory {path} is a file; give a directory for the {kind}")
     _check_parents(path, "output directory")
-    if not path.is_dir() or not any(p.is_file() for p in path.rglob("*")):
-        return path  # new, or holding no file (e.g. the empty folders of a run that failed)
+    if not path.is_dir() or not any(p.is_file() and p.name != LOCK_NAME
+                                    for p in path.rglob("*")):
+        return claim(path, kind)  # new, or holding no file (e.g. the folders of a failed run)
     other = [m for m in forbidden if (path / m).exists()]
     if other:
         raise OutputError(f"output directory {path} holds {other[0]}, not a {kind}; choose a "
@@ -76,7 +79,7 @@ def check_out_dir(path, markers, kind: str, forbidden=()) -> Path:
     if not any(next(path.glob(m), None) is not None for m in markers):
         raise OutputError(f"output directory {path} is not empty and holds no {kind} (none of "
                           f"{', '.join(markers)}); choose a new or empty directory")
-    return path
+    return claim(path, kind)
 
 
 def check_out_file(path, suffixes, kind: str) -> Path:

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from ..config import Config, save_config, to_dict
 from ..errors import ConfigError, Interrupted, ShapeError
+from ..locking import holds_locks
 from ..metrics import psnr_db
 from ..nets import build, load_net, save
 from ..rundir import RunDir
@@ -66,6 +67,7 @@ class _Run:
     saved_at: tuple[int, int] | None = None  # (epoch, step) of the last checkpoint written
 
 
+@holds_locks
 def train(config: Config, run_dir, images: torch.Tensor | None = None, *, callbacks=(),
           progress: bool = True) -> TrainResult:
     """Train (or resume, or return at once if finished) the run `config` describes in `run_dir`.
@@ -117,6 +119,8 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
                 if progress and d.is_main and run.epoch < tc.epochs:
                     # the last epoch's line is the caller's result line: printed once
                     tqdm.write(summarize(row, tc.loss_weight))
+            if D.any_rank(stop.requested, d):  # asked during the last epoch's end
+                raise KeyboardInterrupt
         except KeyboardInterrupt:
             if d.is_main and run.consistent:
                 _checkpoint(run, run_dir)

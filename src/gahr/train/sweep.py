@@ -8,6 +8,7 @@ Layout on disk (stable: the memorization analysis finds its runs through `sweep_
 Jobs are ordered by N, then split, as listed in `[sweep]`; job I is `sweep_jobs(config)[I]`.
 """
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -17,11 +18,13 @@ import torch
 
 from ..config import Config, SweepConfig, save_config
 from ..errors import ConfigError
+from ..locking import claim, holds_locks
 from ..rundir import RunDir
 from .checkpoint import config_changes, describe_changes, is_finished
 from .dataset import open_images, sizes_text, split_note, split_sizes
 from .metrics import summarize
 from .records import check_records, record_disagreements
+from .workers import die_with_parent
 
 
 class Job(NamedTuple):
@@ -50,6 +53,7 @@ def sweep_jobs(config: SweepConfig, out=None) -> list[Job]:
     return jobs
 
 
+@holds_locks
 def run_sweep(config: SweepConfig, out=None, job: int | None = None,
               images: torch.Tensor | None = None, progress: bool = True,
               log: Callable[[str], None] = print, retrain: bool = False) -> list[Job]:
@@ -66,6 +70,7 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
     if job is not None and not 0 <= job < len(jobs):
         raise ConfigError(f"--job {job} does not exist; this sweep has jobs 0 to {len(jobs) - 1}")
     selected = jobs if job is None else [jobs[job]]
+    claim(Path(out if out is not None else config.sweep.out), "sweep")  # sweep.json's writer
     for j in selected:
         RunDir(j.run_dir).check_writable()
     changed = check_reuse(selected, retrain)
@@ -109,12 +114,14 @@ def _train_job(config: Config, run_dir: str, images: torch.Tensor | None) -> dic
 def _train_in_parallel(todo: list[Job], workers: int, images, log, sizes: dict) -> None:
     """Train `todo` in `workers` spawned processes, logging each job as it finishes. Each run is
     the one a single process gives (same config, same seeds); an interrupt reaches every
-    worker, which checkpoints as a single process does."""
+    worker, which checkpoints as a single process does; a worker whose parent dies (SIGKILL)
+    checkpoints and ends too (`die_with_parent`)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context) as pool:
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context,
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_train_job, j.config, str(j.run_dir), images): j for j in todo}
         for future in as_completed(futures):
             j = futures[future]

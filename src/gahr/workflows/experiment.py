@@ -21,6 +21,7 @@ from ..data.dedup import cross_duplicates
 from ..devices import device_of, resolve_device, torch_threads
 from ..errors import ConfigError, DataError, ShapeError
 from ..io import atomic_path, save_json
+from ..locking import claim
 from ..metrics import sigma_label
 from ..nets import load_denoiser
 from ..rundir import FIGURES, RunDir
@@ -262,7 +263,7 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
                           "distance to memorization; set data.n_test >= 1")
     pairs = pair_jobs(config, out)
     check_runs(pairs, config.data)
-    adir = analysis_dir(config, out)
+    adir = claim(analysis_dir(config, out), "memorization analysis")
     reasons = {n: stale_reason(adir / f"N{n}.json", section, pairs[n]) for n in pairs}
     todo = [n for n in pairs if reasons[n] is not None]
     for n in pairs:

@@ -1,0 +1,293 @@
+"""Issue 24 (classes 1, 2, 3, 4, 7): one writer per output directory, workers that die with
+their parent, a completion record written last, one-line full-disk errors, Ctrl-C always
+honoured. Each test fails when its fix is reverted."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from test_sweep import sweep_config
+from test_train import discs, tiny
+
+import gahr
+from gahr.cli import main
+from gahr.config import load_config
+from gahr.errors import BusyError
+from gahr.locking import LOCK_NAME, claim, holding, is_held
+from gahr.train import run_sweep, train
+
+SRC = str(Path(gahr.__file__).resolve().parents[1])  # the sources under test, for subprocesses
+TRAIN = ["--set", "model.arch=bfcnn", "--set", "model.num_kernels=4", "--set",
+         "model.num_layers=2", "--set", "train.epochs=1", "--set", "train.samples_per_epoch=16",
+         "--set", "train.batch_size=8", "--set", "train.eval_sigmas=[0.2]", "--set",
+         "train.eval_images=4", "--set", "data.num_images=40", "--set", "data.size=12",
+         "--set", "data.n_test=4", "--set", "train.device=cpu", "--set", "train.threads=1",
+         "--quiet"]
+
+
+def python(code: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def one_line_error(capsys, argv) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+# ------------------------------------------------------------ 1. two writers, one directory
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """A process that holds the lock of tmp_path/out as `gahr.locking.claim` takes it (flock on
+    the lock file, its pid and command recorded there), until killed; plain Python, so that it
+    starts in a moment."""
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = python(f"""
+        import fcntl, json, os, time
+        fd = os.open({str(out / LOCK_NAME)!r}, os.O_RDWR | os.O_CREAT, 0o666)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, json.dumps({{"pid": os.getpid(), "command": "gahr train"}}).encode())
+        print("holding", flush=True)
+        time.sleep(120)
+    """)
+    assert proc.stdout.readline().strip() == "holding", proc.stderr.read()
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+@pytest.mark.slow
+def test_two_simultaneous_trainings_the_second_refused_then_resumed_after_a_kill(tmp_path,
+                                                                                  capsys):
+    out = tmp_path / "out"
+    long = [*TRAIN, "--set", "train.epochs=100000"]
+    first = python(f"""
+        import sys
+        from gahr.cli import main
+        sys.exit(main(["train", "--out", {str(out)!r}, *{long!r}]))
+    """)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoint.pt").exists():  # training, past its first epoch
+            assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
+            time.sleep(0.2)
+        err = one_line_error(capsys, ["train", "--out", str(out), *long])
+        assert f"pid {first.pid}" in err and "another gahr process" in err, err
+        first.send_signal(signal.SIGKILL)  # no clean-up: the OS drops the flock
+        first.wait()
+    finally:
+        first.kill()
+    # a new writer proceeds: it resumes the killed run's checkpoint
+    config = load_config(None, [s for s in long if s not in ("--set", "--quiet")])
+
+    def stop(epoch, step, loss):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt, match="checkpoint at"):
+        train(config, out, callbacks=[stop], progress=False)
+    assert not is_held(out)  # the lock ended with the call
+
+
+def test_a_writer_is_refused_while_another_process_holds_the_directory(tmp_path, holder,
+                                                                        capsys):
+    out = tmp_path / "out"
+    err = one_line_error(capsys, ["train", "--out", str(out), *TRAIN])
+    assert f"pid {holder.pid}" in err and "another gahr process" in err
+    assert not (out / "config.json").exists()
+    holder.send_signal(signal.SIGKILL)  # no clean-up: the OS drops the flock
+    holder.wait()
+    assert main(["train", "--out", str(out), *TRAIN]) == 0
+    assert (out / "model.safetensors").exists() and not is_held(out)
+
+
+def test_two_sweeps_into_one_directory_cannot_mix(tmp_path, holder):
+    with pytest.raises(BusyError, match=f"pid {holder.pid}"):
+        run_sweep(sweep_config(), out=tmp_path / "out", images=discs(40, 8), progress=False,
+                  log=lambda s: None)
+    assert not list((tmp_path / "out").glob("N*")) and not (tmp_path / "out" / "sweep.json"
+                                                              ).exists()
+
+
+def test_a_process_claims_again_and_its_lock_ends_with_the_scope(tmp_path):
+    with holding():
+        claim(tmp_path / "a")
+        claim(tmp_path / "a")  # the same process: no conflict
+        assert is_held(tmp_path / "a")
+        # a directory that stayed empty is removed with its lock file
+    assert not is_held(tmp_path / "a") and not (tmp_path / "a").exists()
+    with holding():
+        claim(tmp_path / "b")
+        (tmp_path / "b" / "x.txt").write_text("x")
+    assert (tmp_path / "b" / LOCK_NAME).exists() and (tmp_path / "b" / "x.txt").exists()
+
+
+# ------------------------------------------------------------ 2. orphans
+
+MEMORIZATION_TOML = """
+[data]
+source = "discs"
+num_images = 64
+size = 12
+n_test = 4
+[model]
+arch = "bfcnn"
+num_kernels = 4
+num_layers = 2
+[train]
+epochs = 1000
+samples_per_epoch = 64
+batch_size = 8
+eval_sigmas = [0.2]
+eval_images = 4
+device = "cpu"
+threads = 1
+[sweep]
+n_train = [1, 8]
+splits = ["S1", "S2"]
+workers = 2
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status waits to be read
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("platform", ["linux", "other"])  # prctl, or the watchdog alone
+def test_a_worker_ends_with_its_killed_parent(platform):
+    """A parent starts a worker that calls `die_with_parent` (workers.py is plain Python: it is
+    loaded from its file, no torch), then gets SIGKILL: the worker is gone in a few seconds."""
+    workers = Path(gahr.__file__).parent / "train" / "workers.py"
+    worker = textwrap.dedent(f"""
+        import importlib.util, os, sys, time
+        spec = importlib.util.spec_from_file_location("workers", {str(workers)!r})
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.platform = {platform!r}
+        module.die_with_parent(os.getppid())
+        print("ready", flush=True)
+        time.sleep(60)
+    """)
+    parent = python(f"""
+        import subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", {worker!r}], stdout=subprocess.PIPE,
+                                 text=True)
+        assert child.stdout.readline().strip() == "ready"
+        print(child.pid, flush=True)
+        time.sleep(60)
+    """, start_new_session=True)
+    try:
+        pid = int(parent.stdout.readline())
+        assert _running(pid)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 5
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(pid)
+    finally:
+        os.killpg(parent.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sweep_workers_end_with_a_killed_memorization(tmp_path):
+    (tmp_path / "exp.toml").write_text(MEMORIZATION_TOML)
+    proc = python(f"""
+        import sys
+        from gahr.cli import main
+        sys.exit(main(["memorization", {str(tmp_path / 'exp.toml')!r}, "--out",
+                       {str(tmp_path / 'sweep')!r}, "--quiet"]))
+    """, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        # both workers are training once both of their first runs have a checkpoint
+        while len(list((tmp_path / "sweep").glob("N*/checkpoint.pt"))) < 2:
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the workers never started"
+            time.sleep(0.2)
+        workers = _children(proc.pid)
+        assert len(workers) >= 2
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 20
+        while any(_running(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_running(p) for p in workers), "workers kept training"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the session
+    # what the workers left resumes: the checkpoints are whole
+    assert all((tmp_path / "sweep" / name / "checkpoint.pt").stat().st_size > 0
+               for name in ("N1_S1", "N1_S2"))
+
+
+# ------------------------------------------------------------ 7. Ctrl-C always honoured
+
+
+def test_ctrl_c_during_the_last_checkpoint_stops_the_sweep(tmp_path, monkeypatch):
+    """A SIGINT that arrives after the training loop's last look at the stop request (while
+    the last epoch's checkpoint is written) used to be swallowed: the next job started."""
+    import gahr.train.loop as loop
+
+    save = loop.save_checkpoint
+    sent = []
+
+    def save_then_interrupt(run_dir, **state):
+        save(run_dir, **state)
+        if state["epoch"] == 1 and not sent:  # the end of the last (only) epoch of job 1
+            sent.append(run_dir)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(loop, "save_checkpoint", save_then_interrupt)
+    previous = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt, match="end of epoch 1/1.*rerun"):
+        run_sweep(sweep_config(), out=tmp_path, images=discs(40, 8), progress=False,
+                  log=lambda s: None)
+    assert sent == [tmp_path / "N1_S1"]
+    assert not (tmp_path / "N1_S2").exists()  # the next job never started
+    assert signal.getsignal(signal.SIGINT) is previous
+    monkeypatch.setattr(loop, "save_checkpoint", save)
+    ran = run_sweep(sweep_config(), out=tmp_path, images=discs(40, 8), progress=False,
+                    log=lambda s: None)  # the rerun finishes the interrupted job
+    assert [j.name for j in ran] == ["N1_S1", "N1_S2", "N5_S1", "N5_S2"]
+    assert (tmp_path / "N1_S1" / "model.safetensors").exists()
+
+
+def test_a_stop_request_nothing_looked_at_is_raised_on_leaving(tmp_path):
+    from gahr.train.interrupt import StopRequest
+
+    with pytest.raises(KeyboardInterrupt), StopRequest():
+        os.kill(os.getpid(), signal.SIGTERM)
+    with StopRequest() as stop:
+        pass
+    assert not stop.requested
+    assert train(tiny("train.epochs=1"), tmp_path, images=discs(40, 16),
+                 progress=False).metrics
