@@ -2,6 +2,8 @@
 their parent, a completion record written last, one-line full-disk errors, Ctrl-C always
 honoured. Each test fails when its fix is reverted."""
 
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -17,8 +19,9 @@ from test_train import discs, tiny
 import gahr
 from gahr.cli import main
 from gahr.config import load_config
-from gahr.errors import BusyError
+from gahr.errors import BusyError, CheckpointError
 from gahr.locking import LOCK_NAME, claim, holding, is_held
+from gahr.rundir import RunDir
 from gahr.train import run_sweep, train
 
 SRC = str(Path(gahr.__file__).resolve().parents[1])  # the sources under test, for subprocesses
@@ -291,3 +294,93 @@ def test_a_stop_request_nothing_looked_at_is_raised_on_leaving(tmp_path):
     assert not stop.requested
     assert train(tiny("train.epochs=1"), tmp_path, images=discs(40, 16),
                  progress=False).metrics
+
+
+# ------------------------------------------------------------ 3. "finished" too early
+
+
+def test_a_run_killed_after_its_weights_writes_its_end_again(tmp_path, monkeypatch):
+    """Killed between the weights and the figures: the rerun writes model.json, the figures
+    and the completion record from the checkpoint (the same weights), instead of skipping."""
+    import gahr.train.figures as figures
+
+    images, cfg = discs(40, 16), tiny("train.epochs=1")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(figures, "write_figures", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path, images=images, progress=False)
+    monkeypatch.undo()
+    weights = (tmp_path / "model.safetensors").read_bytes()
+    (tmp_path / "model.json").unlink()  # as if the kill came before it was written
+    assert not (tmp_path / "complete.json").exists()
+    again = train(cfg, tmp_path, images=images, progress=False)
+    assert not again.already_finished
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["denoised.png",
+                                                                        "psnr.png"]
+    assert (tmp_path / "model.json").exists()
+    assert (tmp_path / "model.safetensors").read_bytes() == weights
+    record = json.loads((tmp_path / "complete.json").read_text())
+    assert {"model.safetensors", "model.json", "figures/psnr.png", "checkpoint.pt",
+            "config.json", "metrics.csv"} <= set(record["files"])
+    assert record["weights_sha256"] == hashlib.sha256(weights).hexdigest()
+    assert train(cfg, tmp_path, images=images, progress=False).already_finished
+    (tmp_path / "figures" / "psnr.png").unlink()  # a listed file gone: redone
+    assert not train(cfg, tmp_path, images=images, progress=False).already_finished
+    assert (tmp_path / "figures" / "psnr.png").exists()
+
+
+def test_damaged_or_swapped_weights_are_refused_and_retrained_on_request(tmp_path, capsys):
+    images = discs(40, 8)
+    run_sweep(sweep_config(), out=tmp_path, images=images, progress=False, log=lambda s: None)
+    mine, other = tmp_path / "N1_S1" / "model.safetensors", tmp_path / "N5_S1" / "model.safetensors"
+    mine.write_bytes(other.read_bytes())  # another run's weights: a valid file, the wrong one
+    with pytest.raises(CheckpointError, match="not the file this run wrote.*--retrain"):
+        run_sweep(sweep_config(), out=tmp_path, images=images, progress=False,
+                  log=lambda s: None)
+    lines = []
+    ran = run_sweep(sweep_config(), out=tmp_path, images=images, progress=False,
+                    log=lines.append, retrain=True)
+    assert [j.name for j in ran] == ["N1_S1"] and "deleting it" in lines[0]
+    assert mine.read_bytes() != other.read_bytes()
+    RunDir(tmp_path / "N1_S1").verify_weights()
+    # a damaged file, through the command line: one line
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *TRAIN]) == 0
+    damaged = bytearray((run / "model.safetensors").read_bytes())
+    damaged[-1] ^= 0xFF
+    (run / "model.safetensors").write_bytes(bytes(damaged))
+    capsys.readouterr()
+    err = one_line_error(capsys, ["train", "--out", str(run), *TRAIN])
+    assert "SHA-256" in err and "from the checkpoint" in err
+
+
+def test_a_demo_killed_in_its_eigen_stage_redoes_it(tmp_path, monkeypatch):
+    """The eigen stage writes summary.json before its curves: a kill in between used to leave a
+    result the rerun refused as "not written by the demo"."""
+    from dataclasses import replace
+
+    import gahr.workflows.demo as demo
+    from gahr.config import ExperimentConfig, MemorizationSection
+
+    base = sweep_config("data.size=16", "data.num_images=40", "model.num_layers=2")
+    config = ExperimentConfig(data=base.data, model=base.model, train=base.train,
+                              sweep=replace(base.sweep, out=str(tmp_path / "sweep")),
+                              memorization=MemorizationSection())
+    run_sweep(config, images=discs(40, 16), progress=False, log=lambda s: None)
+    out = tmp_path / "eigen"
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "effective_dimension_curve", killed)
+    with pytest.raises(KeyboardInterrupt):
+        demo.eigen_stage(config, out, log=lambda s: None)
+    assert (out / "summary.json").exists()
+    monkeypatch.undo()
+    result = demo.eigen_stage(config, out, log=lambda s: None)
+    assert "pending" not in result and set(result["effective_dimension_curves"]) == {
+        "N=1", "N=5"}
+    assert demo.eigen_stage(config, out, log=lambda s: None) == result  # now reused

@@ -7,6 +7,13 @@ the image size its model was trained on. Every module finds a run's files throug
     <run>/checkpoint.pt      the state to resume from, loadable with weights_only=True
     <run>/metrics.csv        one row per evaluated epoch
     <run>/figures/           the end-of-run figures
+    <run>/complete.json      written last: the SHA-256 of the weights and the run's files
+
+A run is finished when its checkpoint has reached the epochs asked for and its completion
+record lists files that are all there, beside the very weights it recorded. A run killed (or
+out of disk) after its last checkpoint has no record: the rerun writes its end (weights,
+model.json, figures) again from the checkpoint. Weights that differ from the record (damaged,
+or another run's) are refused, never trusted.
 
 The two model files are the weights format of `gahr.nets` (any directory or file can hold
 them, e.g. a shipped `pretrained:NAME`); a run dir adds the others.
@@ -22,14 +29,14 @@ import torch
 
 from .config import Config, read_config
 from .errors import CheckpointError, ConfigError
-from .io import check_out_dir
+from .io import check_out_dir, save_json
 from .nets.registry import MODEL_JSON, WEIGHTS
 
-CONFIG_JSON, CHECKPOINT, METRICS_CSV, FIGURES = (
-    "config.json", "checkpoint.pt", "metrics.csv", "figures")
+CONFIG_JSON, CHECKPOINT, METRICS_CSV, FIGURES, COMPLETE = (
+    "config.json", "checkpoint.pt", "metrics.csv", "figures", "complete.json")
 
-__all__ = ["CHECKPOINT", "CONFIG_JSON", "FIGURES", "METRICS_CSV", "MODEL_JSON", "RunDir",
-           "WEIGHTS", "trained_image_size"]
+__all__ = ["CHECKPOINT", "COMPLETE", "CONFIG_JSON", "FIGURES", "METRICS_CSV", "MODEL_JSON",
+           "RunDir", "WEIGHTS", "trained_image_size"]
 
 
 def trained_image_size(meta: dict, data: dict | None = None) -> tuple[int, int] | None:
@@ -59,6 +66,7 @@ class RunDir:
     checkpoint = property(lambda self: self.path / CHECKPOINT)
     metrics_csv = property(lambda self: self.path / METRICS_CSV)
     figures = property(lambda self: self.path / FIGURES)
+    complete = property(lambda self: self.path / COMPLETE)
 
     def check_writable(self) -> "RunDir":
         """OutputError unless the path is new, empty or a run dir (config.json or
@@ -69,8 +77,8 @@ class RunDir:
     def delete(self) -> None:
         """Remove the run's own files (those named above) and then the directory if it is
         left empty; anything else in it stays."""
-        for path in (self.config_json, self.weights, self.model_json, self.checkpoint,
-                     self.metrics_csv):
+        for path in (self.complete, self.config_json, self.weights, self.model_json,
+                     self.checkpoint, self.metrics_csv):
             path.unlink(missing_ok=True)
         if self.figures.is_dir():
             shutil.rmtree(self.figures)
@@ -103,11 +111,47 @@ class RunDir:
                                   "delete it to start the run over") from None
 
     def is_finished(self, epochs: int) -> bool:
-        """True when the run holds a net trained for at least `epochs` epochs."""
+        """True when the run holds a net trained for at least `epochs` epochs and everything
+        its completion record lists; CheckpointError when its weights are not the ones the
+        record names. False for a run whose end was cut short (its rerun writes it again)."""
         if not self.has_model():
             return False
         ckpt = self.read_checkpoint()
-        return ckpt is not None and ckpt["epoch"] >= epochs
+        if ckpt is None or ckpt["epoch"] < epochs:
+            return False
+        record = self.completion()
+        if record is None:
+            return False
+        self.verify_weights(record)
+        return all((self.path / name).exists() for name in record.get("files", ()))
+
+    def write_completion(self) -> dict:
+        """Write complete.json (after everything else): the weights' SHA-256 and the run's
+        files, relative to the run dir. Returns the record."""
+        names = [p.relative_to(self.path).as_posix() for p in sorted(self.path.rglob("*"))
+                 if p.is_file() and not p.name.startswith(".") and p != self.complete]
+        record = {"weights_sha256": self.weights_digest(), "files": names}
+        save_json(record, self.complete)
+        return record
+
+    def completion(self) -> dict | None:
+        """The completion record, None when there is none (or it was cut short)."""
+        try:
+            record = json.loads(self.complete.read_text())
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def verify_weights(self, record: dict | None = None) -> None:
+        """CheckpointError when the weights differ from those the completion record names (no
+        record: nothing to check)."""
+        record = self.completion() if record is None else record
+        if record is None or record.get("weights_sha256") == self.weights_digest():
+            return
+        raise CheckpointError(
+            f"{self.weights} is not the file this run wrote (its SHA-256 differs from the one "
+            f"in {COMPLETE}: damaged or replaced); delete {WEIGHTS} and {COMPLETE} to write "
+            "them again from the checkpoint, or train it again (--retrain, or a new --out)")
 
     def saved_config(self) -> dict:
         """config.json as a plain dict ({} when the run has none, e.g. a converted model)."""

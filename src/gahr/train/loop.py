@@ -353,6 +353,7 @@ def _finish(run: _Run, config: Config, data: TrainingData, run_dir, rows) -> Non
     net = _evaluated_net(run, config.train)
     save(net, run_dir, meta=meta)
     write_figures(net, data, config.train, rows, RunDir(run_dir).figures)
+    RunDir(run_dir).write_completion()  # last: the run is finished once this exists
 
 
 def _last_row(run_dir) -> dict:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import torch
 
 from ..config import Config, SweepConfig, save_config
-from ..errors import ConfigError
+from ..errors import CheckpointError, ConfigError
 from ..locking import claim, holds_locks
 from ..rundir import RunDir
 from .checkpoint import config_changes, describe_changes, is_finished
@@ -79,7 +79,7 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
             log(f"{j.name}: trained with other settings ({describe_changes(changed[j.name])}); "
                 f"deleting it to train again (--retrain)")
             RunDir(j.run_dir).delete()
-    todo = [j for j in selected if not is_finished(j.run_dir, config.train.epochs)]
+    todo = [j for j in selected if not _finished(j, config.train.epochs, retrain, log)]
     for j in selected:
         if j not in todo:
             log(f"{j.name}: finished, skipped (trained with these settings; {j.run_dir})")
@@ -102,6 +102,19 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
         log(f"{j.name}: {summarize(result.metrics, j.config.train.loss_weight)}; "
             f"{sizes[j.name]} ({j.run_dir})")
     return todo
+
+
+def _finished(job: Job, epochs: int, retrain: bool, log) -> bool:
+    """`is_finished`; with `retrain`, a run whose weights or checkpoint are damaged (a
+    CheckpointError) is deleted, to be trained again."""
+    try:
+        return is_finished(job.run_dir, epochs)
+    except CheckpointError as e:
+        if not retrain:
+            raise
+        log(f"{job.name}: {str(e).split(';')[0]}; deleting it to train again (--retrain)")
+        RunDir(job.run_dir).delete()
+        return False
 
 
 def _train_job(config: Config, run_dir: str, images: torch.Tensor | None) -> dict:

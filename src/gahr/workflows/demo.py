@@ -22,7 +22,7 @@ from ..io import check_out_dir, load_json, save_json
 from ..nets import load_denoiser
 from ..rundir import RunDir
 from .demo_report import EFFDIM_SIGMAS, EIGEN_SIGMA, TRACE_SEEDS, summary_files, write_demo_report
-from .eigen_files import eigen_to_files
+from .eigen_files import EIGEN_FILES, eigen_to_files
 from .experiment import pair_jobs, run_experiment
 from .test_images import fresh_test_images
 
@@ -90,11 +90,16 @@ def eigen_stage(config: ExperimentConfig, out: Path, log=print, retrain: bool = 
     if foreign and not retrain:
         raise ConfigError(f"{out} holds an eigen analysis the demo did not write ({foreign}); "
                           "move it away, or pass --retrain to replace it with the demo's")
-    if saved is not None and not foreign and saved.get("inputs") == inputs:
+    pending = saved is not None and saved.get("pending")
+    if saved is not None and not foreign and not pending and saved.get("inputs") == inputs:
         log(f"eigen analysis finished, skipped ({results_path})")
         return saved
-    if saved is not None and not foreign:
+    if saved is not None and not foreign and not pending:
         log("eigen analysis: its inputs changed (models trained again?); computing it again")
+    check_out_dir(out, EIGEN_FILES, "eigen analysis")
+    # Marks what follows as the demo's own (a kill before the end leaves it pending, and the
+    # rerun redoes the stage instead of refusing its half as another command's).
+    save_json({"pending": True, "inputs": inputs}, results_path)
     large = load_denoiser(pairs[n_large]["S1"].run_dir)
     small = load_denoiser(pairs[n_small]["S1"].run_dir)
     # A fresh image of the training class, from a seed the training sets never used.
@@ -128,7 +133,7 @@ def _foreign_summary(out: Path, saved: dict | None) -> str | None:
     """A description of the eigen result in `out` when it is not the one eigen.json recorded
     (another `gahr eigen --out` into the folder), else None."""
     path = out / "summary.json"
-    if not path.exists():
+    if not path.exists() or (saved is not None and saved.get("pending")):
         return None
     summary = load_json(path)
     if saved is not None and all(saved.get(k) == v for k, v in summary.items()):

@@ -23,8 +23,10 @@ from ..report import eigenvector_grid, image_panel, spectrum_plot
 from ..report.tables import markdown
 from .test_images import fresh_test_images
 
-#: What `eigen_to_files` writes; any of them marks a directory as an eigen analysis's.
-EIGEN_FILES = ("summary.json", "eigen.npz", "triple.png", "spectrum.png", "eigenvectors.png")
+#: What `eigen_to_files` writes; any of them marks a directory as an eigen analysis's (as does
+#: eigen.json, the record of the demo's eigen stage, written before it starts).
+EIGEN_FILES = ("summary.json", "eigen.npz", "triple.png", "spectrum.png", "eigenvectors.png",
+               "eigen.json")
 
 
 def default_ranks(K: int, count: int = 16, top: int | None = None) -> list[int]:

@@ -78,6 +78,7 @@ def check_runs(pairs: dict, data=None) -> None:
             if not run.has_model():
                 raise DataError(f"run {job.name} ({job.run_dir}) holds no trained model; run "
                                 "`gahr sweep` on this config first")
+            run.verify_weights()  # the weights its completion record names, if it has one
             sizes[job.name] = (run.image_size(), run.data_source(), n, split)
     distinct = {(size, source) for size, source, _, _ in sizes.values()}
     if len(distinct) > 1:
