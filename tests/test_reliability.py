@@ -352,17 +352,20 @@ def test_an_interrupted_run_says_where_its_checkpoint_is_and_the_rerun_where_it_
 
 
 def test_the_cli_interrupt_message_says_how_to_go_on(monkeypatch, capsys):
+    from gahr.commands import eigen as eigen_command
     from gahr.commands import sample as sample_command
     from gahr.commands import train as train_command
 
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_command, "run", interrupted)
-    monkeypatch.setattr(sample_command, "run", interrupted)
+    for command in (train_command, sample_command, eigen_command):
+        monkeypatch.setattr(command, "run", interrupted)
     assert main(["train", "--out", "x"]) == 130
     assert "rerun the same command to resume" in capsys.readouterr().err
-    assert main(["sample", "x"]) == 130
+    assert main(["sample", "x"]) == 130  # its finished chunks are kept (issue 24)
+    assert "rerun the same command to resume" in capsys.readouterr().err
+    assert main(["eigen", "x", "--sigma", "0.1", "--out", "y"]) == 130
     assert "no output was written" in capsys.readouterr().err
 
 

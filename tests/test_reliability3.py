@@ -2,7 +2,10 @@
 their parent, a completion record written last, one-line full-disk errors, Ctrl-C always
 honoured. Each test fails when its fix is reverted."""
 
+import builtins
+import errno
 import hashlib
+import io
 import json
 import os
 import signal
@@ -12,6 +15,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_sweep import sweep_config
 from test_train import discs, tiny
@@ -20,7 +24,7 @@ import gahr
 from gahr.cli import main
 from gahr.config import load_config
 from gahr.errors import BusyError, CheckpointError
-from gahr.locking import LOCK_NAME, claim, holding, is_held
+from gahr.locking import LOCK_NAME, claim, claim_file, holding, is_held
 from gahr.rundir import RunDir
 from gahr.train import run_sweep, train
 
@@ -132,7 +136,11 @@ def test_a_process_claims_again_and_its_lock_ends_with_the_scope(tmp_path):
     with holding():
         claim(tmp_path / "b")
         (tmp_path / "b" / "x.txt").write_text("x")
-    assert (tmp_path / "b" / LOCK_NAME).exists() and (tmp_path / "b" / "x.txt").exists()
+    assert not (tmp_path / "b" / LOCK_NAME).exists() and (tmp_path / "b" / "x.txt").exists()
+    with holding():
+        claim_file(tmp_path / "c" / "s.npz")
+        assert is_held(tmp_path / "c" / "s.npz") and (tmp_path / "c" / ".s.npz.lock").exists()
+    assert list((tmp_path / "c").iterdir()) == []
 
 
 # ------------------------------------------------------------ 2. orphans
@@ -384,3 +392,122 @@ def test_a_demo_killed_in_its_eigen_stage_redoes_it(tmp_path, monkeypatch):
     assert "pending" not in result and set(result["effective_dimension_curves"]) == {
         "N=1", "N=5"}
     assert demo.eigen_stage(config, out, log=lambda s: None) == result  # now reused
+
+
+# ------------------------------------------------------------ 4. full disk
+
+
+class _FullFile:
+    """A file on a full disk: each write fails as the OS fails it (ENOSPC)."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def write(self, data):
+        if len(data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return 0
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """`full_disk(when)`: from now on, files whose name `when` accepts, opened for writing
+    through Python, are on a full disk (every `open` in gahr, numpy, matplotlib and PIL)."""
+    real = builtins.open
+
+    def install(when=lambda name: True):
+        def fake_open(file, mode="r", *args, **kwargs):
+            f = real(file, mode, *args, **kwargs)
+            if (isinstance(file, str | os.PathLike) and any(c in mode for c in "wax+")
+                    and when(os.path.basename(file))):
+                return _FullFile(f)
+            return f
+
+        monkeypatch.setattr(builtins, "open", fake_open)
+        monkeypatch.setattr(io, "open", fake_open)
+
+    return install
+
+
+def temporary_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*.tmp")]
+
+
+@pytest.mark.parametrize("target", ["model.safetensors", "checkpoint.pt", "config.json"])
+def test_train_on_a_full_disk_is_one_line_and_the_rerun_finishes(tmp_path, full_disk, capsys,
+                                                                  monkeypatch, target):
+    out = tmp_path / "run"
+    full_disk(lambda name: name.startswith(f".{target}."))  # the temporary file of `target`
+    err = one_line_error(capsys, ["train", "--out", str(out), *TRAIN])
+    assert "no space left" in err and "rerun" in err, err
+    assert not temporary_files(tmp_path) and not (out / target).exists()
+    assert not (out / "complete.json").exists()
+    monkeypatch.undo()
+    assert main(["train", "--out", str(out), *TRAIN]) == 0
+    assert (out / "complete.json").exists()
+
+
+def test_torchs_wrapped_write_error_is_a_full_disk(tmp_path, capsys, monkeypatch):
+    """torch's zip writer turns ENOSPC into "unexpected pos A vs B"; that reads as a full
+    disk too, in one line."""
+    import gahr.train.checkpoint as checkpoint
+
+    def wrapped(obj):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 1262400 "
+                           "vs 1262288")
+
+    monkeypatch.setattr(checkpoint, "torch_bytes", wrapped)
+    err = one_line_error(capsys, ["train", "--out", str(tmp_path / "run"), *TRAIN])
+    assert "no space left" in err and "unexpected pos" not in err
+
+
+@pytest.mark.parametrize("command", ["data", "demo", "memorization"])
+def test_a_full_disk_is_one_line_in_every_command(tmp_path, full_disk, capsys, command):
+    (tmp_path / "exp.toml").write_text(MEMORIZATION_TOML.replace("epochs = 1000",
+                                                                 "epochs = 1"))
+    argv = {"data": ["data", "make", "discs", "--n", "4", "--out", str(tmp_path / "d.npy")],
+            "demo": ["demo", "--quick", "--out", str(tmp_path / "demo")],
+            "memorization": ["memorization", str(tmp_path / "exp.toml"), "--out",
+                             str(tmp_path / "sweep"), "--quiet"]}[command]
+    full_disk()
+    err = one_line_error(capsys, argv)
+    assert "no space left" in err
+    assert not temporary_files(tmp_path) and not (tmp_path / "d.npy").exists()
+
+
+def test_sample_keeps_its_finished_samples_and_resumes(tmp_path, full_disk, capsys,
+                                                       monkeypatch):
+    import gahr.workflows.sample_chunks as chunks
+    from gahr.nets import UNet, save
+
+    save(UNet(num_kernels=4, num_blocks=1).eval(), tmp_path / "model",
+         meta={"mean_intensity": 0.4, "data": {"size": 8}})
+    argv = ["sample", str(tmp_path / "model"), "--n", "12", "--batch-size", "4", "--budget",
+            "3", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "whole.npz")]) in (0, 1)
+    out = tmp_path / "s.npz"
+    full_disk(lambda name: name.startswith(".s.npz."))  # the last write: the whole result
+    err = one_line_error(capsys, [*argv, "--out", str(out)])
+    assert "no space left" in err and not out.exists() and not temporary_files(tmp_path)
+    with np.load(tmp_path / "s.partial.npz") as f:
+        assert len(f["samples"]) == 8  # two finished chunks of 4 were kept
+    monkeypatch.undo()
+    drawn = []
+    synthesize = chunks.synthesize
+    monkeypatch.setattr(chunks, "synthesize", lambda *a, seeds, **k: drawn.extend(seeds) or
+                        synthesize(*a, seeds=seeds, **k))
+    assert main([*argv, "--out", str(out)]) in (0, 1)
+    assert "resuming: 8 of 12" in capsys.readouterr().out
+    assert drawn == [8, 9, 10, 11] and not (tmp_path / "s.partial.npz").exists()
+    with np.load(out) as a, np.load(tmp_path / "whole.npz") as b:
+        for name in ("samples", "steps", "seeds", "failed", "sigmas"):
+            assert np.array_equal(a[name], b[name], equal_nan=True), name

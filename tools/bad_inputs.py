@@ -109,7 +109,7 @@ def make_fixtures(tmp: Path) -> None:
 
 
 def writer_cases(t: str) -> list[tuple[str, list[str], int]]:
-    """Another gahr writing the same output (issue 24)."""
+    """Another gahr writing the same output, and a full disk (issue 24)."""
     return [
         ("train: --out is being written by another running gahr",
          ["train", "--out", f"{t}/busy", *TINY_TRAIN], 2),
@@ -117,6 +117,14 @@ def writer_cases(t: str) -> list[tuple[str, list[str], int]]:
          ["sweep", f"{t}/sweep.toml", "--out", f"{t}/busy", "--quiet"], 2),
         ("demo: --out is being written by another running gahr",
          ["demo", "--quick", "--out", f"{t}/busy"], 2),
+        *[(f"{what} (the disk is full)", argv, 2) for what, argv in (
+            ("train", ["train", "--out", f"{t}/full", *TINY_TRAIN]),
+            ("sample", ["sample", f"{t}/model", "--n", "2", "--out", f"{t}/full.npz",
+                        "--quiet"]),
+            ("data make", ["data", "make", "discs", "--n", "2", "--out", f"{t}/full.npy"]),
+            ("demo", ["demo", "--quick", "--out", f"{t}/full_demo"]),
+            ("memorization", ["memorization", f"{t}/sweep.toml", "--out", f"{t}/full_sweep",
+                              "--quiet"]))],
     ]
 
 
@@ -335,13 +343,59 @@ def data_cases(t: str, sweep: list[str]) -> list[tuple[str, list[str], int]]:
     ]
 
 
-def run_case(argv: list[str]) -> tuple[int, str]:
-    """(exit status, stderr) of `gahr ARGV` run in this process; a traceback is status 1 with
-    its last line."""
+class _FullFile:
+    """A file on a full disk: each write fails with ENOSPC, as the OS fails it."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def write(self, data):
+        if len(data):
+            raise OSError(28, "No space left on device")
+        return 0
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+
+@contextlib.contextmanager
+def full_disk():
+    """Every file opened for writing through Python (gahr, numpy, matplotlib, PIL) is on a full
+    disk while this lasts."""
+    import builtins
+
+    real = builtins.open
+
+    def full_open(file, mode="r", *args, **kwargs):
+        f = real(file, mode, *args, **kwargs)
+        return _FullFile(f) if isinstance(file, str | Path) and set(mode) & set("wax+") else f
+
+    builtins.open = io.open = full_open
+    try:
+        yield
+    finally:
+        builtins.open = io.open = real
+
+
+def fault_of(what: str):
+    """The fault a case runs under (a context manager), from its description."""
+    return full_disk() if what.endswith("(the disk is full)") else contextlib.nullcontext()
+
+
+def run_case(argv: list[str], fault=None) -> tuple[int, str]:
+    """(exit status, stderr) of `gahr ARGV` run in this process (under `fault`, a context
+    manager, when given); a traceback is status 1 with its last line."""
     from gahr.cli import main
 
     err, out = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+    with (contextlib.redirect_stderr(err), contextlib.redirect_stdout(out),
+          fault or contextlib.nullcontext()):
         try:
             code = main(argv)
         except SystemExit as e:  # argparse
@@ -357,7 +411,7 @@ def run_all(tmp: Path) -> list[dict]:
     make_fixtures(tmp)
     rows = []
     for what, argv, expected in cases(str(tmp)):
-        code, text = run_case(argv)
+        code, text = run_case(argv, fault_of(what))
         lines = [line for line in text.splitlines() if line.strip()]
         rows.append({"what": what, "argv": argv, "expected": expected, "code": code,
                      "lines": lines, "message": _shown(lines[-1] if lines else "", tmp)})

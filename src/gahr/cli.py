@@ -13,6 +13,7 @@ import sys
 
 from . import __version__, commands
 from .errors import GahrError
+from .io import disk_full, disk_full_error
 from .locking import holding
 
 
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Commands whose finished parts stay on disk and are skipped (or resumed) on a rerun.
-RESUMING = ("demo", "memorization", "reproduce", "sweep", "train")
+RESUMING = ("demo", "memorization", "reproduce", "sample", "sweep", "train")
 
 
 def interrupt_message(command: str, detail: str = "") -> str:
@@ -54,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
             result = args.func(args)
     except GahrError as e:
         print(f"gahr {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a full disk under any writer is one line too (gahr.io)
+        if not disk_full(e):
+            raise
+        print(f"gahr {args.command}: error: {disk_full_error()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         print(f"gahr {args.command}: {interrupt_message(args.command, str(e))}",

@@ -1,17 +1,76 @@
 """Atomic file writes, output checks and small JSON helpers: finished work is never left
-half-written, and an output path that cannot be written says so before any work starts."""
+half-written, and an output path that cannot be written says so before any work starts.
+
+A full disk is one error, `DiskFullError` (one line, exit 2), wherever it strikes: `disk_full`
+recognizes ENOSPC/EDQUOT and the wrappers torch and safetensors put around them, and
+`atomic_path` removes the half-written temporary file and raises it.
+"""
 
 import contextlib
+import errno
+import hashlib
+import io
 import json
 import os
 import tempfile
 import threading
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import DiskFullError, OutputError
 from .locking import LOCK_NAME, claim
 
 _UMASK_LOCK = threading.Lock()
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+#: How a failed write reads once torch's zip writer (which drops the errno: "unexpected pos
+#: 1262400 vs 1262288", "file write failed") or safetensors' (os error 28) has wrapped it.
+DISK_FULL_WORDS = ("No space left on device", "os error 28", "StorageFull",
+                   "Disk quota exceeded", "unexpected pos", "file write failed")
+
+
+def disk_full(exc: BaseException) -> bool:
+    """True when `exc` (or what it wraps) is a write that failed for lack of space."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return True
+        if isinstance(exc, Exception) and any(w in str(exc) for w in DISK_FULL_WORDS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def disk_full_error(where=None) -> DiskFullError:
+    """The one-line error of a full disk (`where`: the file being written, when known)."""
+    at = f" writing {where}" if where is not None else ""
+    return DiskFullError(f"no space left on the device{at}; free some space (or choose another "
+                         "output path) and rerun the same command: finished work is kept, "
+                         "nothing half-written is")
+
+
+def file_sha256(path) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_bytes(path, data: bytes) -> None:
+    """Write `data` to `path` atomically (torch's and safetensors' serializations go through
+    here, as bytes: their own file writers hide a full disk behind other messages)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+def torch_bytes(obj) -> bytes:
+    """`torch.save(obj)` into memory."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
 
 
 def current_umask() -> int:
@@ -46,6 +105,8 @@ def atomic_path(path):
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
+        if disk_full(e):
+            raise disk_full_error(path) from None
         raise OutputError(f"cannot write into {path.parent} ({e.strerror}); choose another "
                           "output path") from None
     os.close(fd)
@@ -53,9 +114,11 @@ def atomic_path(path):
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, Exception) and not isinstance(e, DiskFullError) and disk_full(e):
+            raise disk_full_error(path) from None
         raise
 
 

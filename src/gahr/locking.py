@@ -1,11 +1,13 @@
 """One writer per output directory: an exclusive lock on a file inside it.
 
 `claim(path)` takes the lock of an output directory (creating the directory) before a command
-writes there; a second process that claims it gets `BusyError` (one line, exit 2) naming the
-holder's pid and command. The lock is an `fcntl.flock` on `<dir>/.gahr.lock`, so the operating
-system drops it when the holder exits, however it ends (a SIGKILL included): the next writer
-takes it over at once. The file records the holder (pid, command) for the message; where the
-filesystem has no flock, that record is the lock (taken over when its pid is dead).
+writes there, `claim_file(path)` that of an output file; a second process that claims it gets
+`BusyError` (one line, exit 2) naming the holder's pid and command. The lock is an
+`fcntl.flock` on `<dir>/.gahr.lock` (`<dir>/.NAME.lock` for a file), so the operating system
+drops it when the holder exits, however it ends (a SIGKILL included): the next writer takes it
+over at once. The file records the holder (pid, command) for the message, and is removed when
+the lock is released; where the filesystem has no flock, the record is the lock (taken over
+when its pid is dead).
 
 Locks are held until the innermost `holding()` scope that took them ends (the CLI runs every
 command in one; `train` and `run_sweep` open their own), or, taken outside any scope, until
@@ -36,7 +38,8 @@ except ImportError:  # pragma: no cover - Windows
 @dataclass
 class _Held:
     fd: int | None  # None: under the parent's lock, or a filesystem without flock
-    created: bool  # this process created the directory (removed again if left empty)
+    lock_file: Path
+    created: Path | None  # a directory this process created (removed again if left empty)
 
 
 _HELD: dict[str, _Held] = {}
@@ -47,29 +50,61 @@ def claim(path, kind: str = "output") -> Path:
     """Lock output directory `path` (created if missing) for this process; BusyError when
     another process holds it. Returns the path."""
     path = Path(path)
-    key = os.path.abspath(path)
-    if key in _HELD or os.environ.get("RANK", "0") not in ("", "0"):
-        return path
-    created = not path.exists()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
-                     0o666)
-    except OSError as e:
-        raise OutputError(f"cannot write into {path} ({e.strerror}); choose another output "
-                          "directory") from None
-    try:
-        held = _lock(fd, path, kind, created)
-    except BaseException:
-        os.close(fd)
-        raise
-    _HELD[key] = held
-    if _SCOPES:
-        _SCOPES[-1].append(key)
+    created = None if path.exists() else path
+    _make(path, path)
+    _claim(path / LOCK_NAME, path, kind, created)
     return path
 
 
-def _lock(fd: int, path: Path, kind: str, created: bool) -> _Held:
+def claim_file(path, kind: str = "output") -> Path:
+    """Lock output file `path` (its lock file `.NAME.lock` sits beside it) for this process;
+    BusyError when another process writes it. Returns the path."""
+    path = Path(path)
+    _make(path.parent, path)
+    _claim(path.parent / f".{path.name}.lock", path, kind, None)
+    return path
+
+
+def _make(directory: Path, shown: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot write {shown} ({e.strerror}); choose another output "
+                          "path") from None
+
+
+def _claim(lock_file: Path, shown: Path, kind: str, created: Path | None) -> None:
+    key = os.path.abspath(lock_file)
+    if key in _HELD or os.environ.get("RANK", "0") not in ("", "0"):
+        return
+    for _ in range(10):  # again when the file was removed by a holder ending meanwhile
+        try:
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as e:
+            raise OutputError(f"cannot write {shown} ({e.strerror}); choose another output "
+                              "path") from None
+        try:
+            held = _lock(fd, lock_file, shown, kind, created)
+        except BaseException:
+            os.close(fd)
+            raise
+        if held.fd is None or _same_file(fd, lock_file):
+            break
+        os.close(fd)
+    _HELD[key] = held
+    if _SCOPES:
+        _SCOPES[-1].append(key)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        a, b = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _lock(fd: int, lock_file: Path, shown: Path, kind: str, created) -> _Held:
     holder = _read_holder(fd)
     try:
         if fcntl is None:
@@ -78,16 +113,17 @@ def _lock(fd: int, path: Path, kind: str, created: bool) -> _Held:
     except BlockingIOError:
         if holder.get("pid") == os.getppid():  # our parent's lock: we are its worker
             os.close(fd)
-            return _Held(None, created)
-        raise BusyError(_busy_message(path, kind, holder)) from None
+            return _Held(None, lock_file, created)
+        raise BusyError(_busy_message(shown, kind, holder)) from None
     except OSError:  # no flock on this filesystem: the pid record decides
         if _alive(holder.get("pid")) and holder.get("pid") not in (os.getpid(), os.getppid()):
-            raise BusyError(_busy_message(path, kind, holder)) from None
+            raise BusyError(_busy_message(shown, kind, holder)) from None
     record = {"pid": os.getpid(), "command": " ".join(["gahr", *sys.argv[1:]])[:200],
               "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
-    return _Held(fd, created)
+    with contextlib.suppress(OSError):  # the record only names us; a full disk keeps the lock
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
+    return _Held(fd, lock_file, created)
 
 
 def _read_holder(fd: int) -> dict:
@@ -117,26 +153,26 @@ def _busy_message(path: Path, kind: str, holder: dict) -> str:
             f"finish or stop it (kill {pid}), or give the {kind} another output directory")
 
 
-def release(path) -> None:
-    """Drop this process's lock of `path` (a no-op when it holds none); a directory this
-    process created and left holding nothing but the lock file is removed."""
-    key = os.path.abspath(path)
-    held = _HELD.pop(key, None)
-    if held is None:
+def release(lock_file) -> None:
+    """Drop this process's lock held through `lock_file` (a no-op when it holds none): the
+    lock file goes, and so does a directory this process created and left empty."""
+    held = _HELD.pop(os.path.abspath(lock_file), None)
+    if held is None or held.fd is None:
         return
-    if held.created:
-        directory = Path(key)
+    with contextlib.suppress(OSError):
+        held.lock_file.unlink()  # before closing: a waiting writer then opens a new file
+    os.close(held.fd)  # closing the file drops the flock
+    if held.created is not None:
         with contextlib.suppress(OSError):
-            if [p.name for p in directory.iterdir()] == [LOCK_NAME]:
-                (directory / LOCK_NAME).unlink()
-                directory.rmdir()
-    if held.fd is not None:
-        os.close(held.fd)  # closing the file drops the flock
+            held.created.rmdir()  # only if empty
 
 
 def is_held(path) -> bool:
-    """True when this process holds (or works under its parent's) lock of `path`."""
-    return os.path.abspath(path) in _HELD
+    """True when this process holds (or works under its parent's) lock of output directory
+    or file `path`."""
+    path = Path(path)
+    return any(os.path.abspath(p) in _HELD
+               for p in (path / LOCK_NAME, path.parent / f".{path.name}.lock"))
 
 
 @contextlib.contextmanager

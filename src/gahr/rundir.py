@@ -20,7 +20,6 @@ them, e.g. a shipped `pretrained:NAME`); a run dir adds the others.
 """
 
 import contextlib
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -29,7 +28,7 @@ import torch
 
 from .config import Config, read_config
 from .errors import CheckpointError, ConfigError
-from .io import check_out_dir, save_json
+from .io import check_out_dir, file_sha256, save_json
 from .nets.registry import MODEL_JSON, WEIGHTS
 
 CONFIG_JSON, CHECKPOINT, METRICS_CSV, FIGURES, COMPLETE = (
@@ -88,13 +87,7 @@ class RunDir:
     def weights_digest(self) -> str | None:
         """SHA-256 of the weights file (None before there is one): what results computed from
         the model record, so that they are recomputed when the model changes."""
-        if not self.weights.exists():
-            return None
-        digest = hashlib.sha256()
-        with open(self.weights, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        return file_sha256(self.weights) if self.weights.exists() else None
 
     def has_model(self) -> bool:
         """True when the run has written its trained weights."""

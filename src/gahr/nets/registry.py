@@ -6,11 +6,12 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as save_bytes
 from torch import nn
 
 from ..errors import ArchitectureError, CheckpointError, ShapeError
-from ..io import atomic_path, save_json
+from ..io import save_json, write_bytes
 from .bfcnn import BFCNN
 from .inputs import as_images, model_dtype
 from .unet import UNet
@@ -69,8 +70,7 @@ def save(net: nn.Module, run_dir, meta: dict | None = None) -> Path:
     meta = {**getattr(net, "meta", {}), **(meta or {})}
     desc = describe(net, meta)
     state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
-    with atomic_path(run_dir / WEIGHTS) as tmp:
-        save_file(state, str(tmp), metadata={"gahr": json.dumps(desc)})
+    write_bytes(run_dir / WEIGHTS, save_bytes(state, metadata={"gahr": json.dumps(desc)}))
     save_json(desc, run_dir / MODEL_JSON)
     return run_dir / WEIGHTS
 

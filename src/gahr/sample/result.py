@@ -1,5 +1,6 @@
 """What a sampler returns, and how it is written to disk."""
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,10 +58,10 @@ class SampleResult:
                      f"{self.reasons[first]})")
         return line
 
-    def save(self, path) -> Path:
+    def save(self, path, **extra) -> Path:
         """Write an .npz (atomically): samples (NaN rows for the failed ones), steps, seeds,
-        failed, stalled (with stalled_sigma), and the sigma_t trajectories as an (n, max steps)
-        array padded with NaN."""
+        failed, stalled (with stalled_sigma), the failure reasons (JSON), the sigma_t
+        trajectories as an (n, max steps) array padded with NaN, and any `extra` arrays."""
         path = Path(path)
         longest = max((len(s) for s in self.sigmas), default=0)
         traj = np.full((len(self.sigmas), longest), np.nan)
@@ -70,7 +71,40 @@ class SampleResult:
                       steps=self.steps.cpu().numpy(), seeds=np.asarray(self.seeds, dtype=np.int64),
                       failed=np.asarray(self.failed, dtype=np.int64), sigmas=traj,
                       stalled=np.asarray(list(self.stalled), dtype=np.int64),
-                      stalled_sigma=np.asarray(list(self.stalled.values()), dtype=np.float64))
+                      stalled_sigma=np.asarray(list(self.stalled.values()), dtype=np.float64),
+                      sigma_lengths=np.asarray([len(s) for s in self.sigmas], dtype=np.int64),
+                      reasons=np.asarray(json.dumps({str(i): r for i, r in self.reasons.items()})),
+                      **extra)
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
         return path
+
+    @classmethod
+    def concat(cls, parts: list["SampleResult"]) -> "SampleResult":
+        """One result of several drawn one after the other (indices shifted to match)."""
+        failed, reasons, stalled, offset = [], {}, {}, 0
+        for part in parts:
+            failed += [offset + i for i in part.failed]
+            reasons.update({offset + i: r for i, r in part.reasons.items()})
+            stalled.update({offset + i: s for i, s in part.stalled.items()})
+            offset += len(part.samples)
+        return cls(torch.cat([p.samples.detach().cpu() for p in parts]),
+                   torch.cat([p.steps.cpu() for p in parts]),
+                   [s.cpu() for p in parts for s in p.sigmas], failed, reasons,
+                   [s for p in parts for s in p.seeds], stalled)
+
+    @classmethod
+    def load(cls, path) -> "SampleResult":
+        """Read what `save` wrote (the failure reasons too, when it recorded them)."""
+        with np.load(path, allow_pickle=False) as f:
+            lengths = f["sigma_lengths"] if "sigma_lengths" in f else [
+                int((~np.isnan(row)).sum()) for row in f["sigmas"]]
+            sigmas = [torch.from_numpy(row[:k]) for row, k in zip(f["sigmas"], lengths,
+                                                                   strict=True)]
+            failed = [int(i) for i in f["failed"]]
+            reasons = json.loads(str(f["reasons"])) if "reasons" in f else {}
+            return cls(torch.from_numpy(f["samples"]), torch.from_numpy(f["steps"]), sigmas,
+                       failed, {int(i): r for i, r in reasons.items()},
+                       [int(s) for s in f["seeds"]],
+                       dict(zip((int(i) for i in f["stalled"]),
+                                (float(s) for s in f["stalled_sigma"]), strict=True)))

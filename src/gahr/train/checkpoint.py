@@ -7,7 +7,7 @@ import torch
 
 from ..config import Config, to_dict
 from ..errors import ConfigError
-from ..io import atomic_path
+from ..io import torch_bytes, write_bytes
 from ..rundir import CHECKPOINT, CONFIG_JSON, RunDir  # noqa: F401 - CONFIG_JSON re-exported
 from .records import check_records
 
@@ -34,8 +34,7 @@ def save_checkpoint(run_dir, *, net, optimizer, noise_rng: torch.Generator, epoc
     }
     if ema is not None:
         state["ema"] = ema.state_dict()
-    with atomic_path(Path(run_dir) / CHECKPOINT) as tmp:
-        torch.save(state, tmp)
+    write_bytes(Path(run_dir) / CHECKPOINT, torch_bytes(state))
 
 
 def load_checkpoint(run_dir) -> dict | None:

@@ -15,13 +15,15 @@ import torch
 from ..data import load_image, read_image
 from ..errors import ConfigError, DataError
 from ..io import atomic_path, check_out_dir, check_out_file, save_json
+from ..locking import claim_file
 from ..metrics import psnr
 from ..nets import load_denoiser
 from ..report import save_image_grid
 from ..rundir import trained_image_size
-from ..sample import SampleResult, make_operator, solve, synthesize
+from ..sample import SampleResult, make_operator, solve
 from ..sample.quality import ssim
 from ..sample.schedule import Policy
+from .sample_chunks import model_key, partial_path, sample_in_chunks
 
 #: What `solve_to_files` writes.
 SOLVE_FILES = ("metrics.json", "reconstruction.npz", "measurement.npy", "measured.png")
@@ -33,17 +35,22 @@ def sample_to_files(run_dir, out, schedule: Policy | None = None, n: int = 64, s
     """Draw n samples from the model in `run_dir` under `schedule` (default: the 2021 preset),
     write `out` (.npz, see SampleResult.save) and a PNG grid of the converged samples beside
     it (failed samples are left out of the grid and named in its title; see `result_grid`).
-    `size` (H or (H, W)) defaults to the training size in the model's meta."""
+    `size` (H or (H, W)) defaults to the training size in the model's meta. Samples are drawn
+    and saved in chunks (`sample_in_chunks`): a rerun after a failure resumes."""
     check_out_file(out, (".npz",), "samples")
+    claim_file(out, "samples")  # one writer: the partial file is ours alone
     den = load_denoiser(run_dir, device)
     shape = (den.channels, *_image_size(size, den.meta))
     seeds = [seed * 1_000_000 + i for i in range(n)]
-    result = synthesize(den, shape, n, schedule, seeds=seeds, batch_size=batch_size,
-                        start_mean=den.meta.get("mean_intensity"), device=device,
-                        progress=progress)
+    start_mean = den.meta.get("mean_intensity")
+    key = {"model": model_key(run_dir), "shape": shape, "schedule": repr(schedule),
+           "start_mean": start_mean}
+    result = sample_in_chunks(den, shape, seeds, schedule, out, key, batch_size=batch_size,
+                              start_mean=start_mean, device=device, progress=progress)
     result.save(out)
     if png:
         result_grid(result, Path(out).with_suffix(".png"))
+    partial_path(out).unlink(missing_ok=True)
     return result
 
 
