@@ -100,17 +100,25 @@ def test_the_analysis_refuses_runs_of_other_settings_and_redoes_stale_records(tm
     assert "other models" in stale_reason(record, config.memorization, jobs)
 
 
-def test_the_demo_refuses_an_eigen_result_it_did_not_write(tmp_path):
+def trained_demo_sweep(tmp_path):
+    """A small experiment config whose sweep (N = 1, 5 on 16x16 discs) is trained under
+    tmp_path/sweep: what the demo's eigen stage reads."""
     from dataclasses import replace
 
     from gahr.config import ExperimentConfig, MemorizationSection
-    from gahr.workflows.demo import eigen_stage
 
     base = sweep_config("data.size=16", "data.num_images=40", "model.num_layers=2")
     config = ExperimentConfig(data=base.data, model=base.model, train=base.train,
                               sweep=replace(base.sweep, out=str(tmp_path / "sweep")),
                               memorization=MemorizationSection())
     run_sweep(config, images=discs(40, 16), progress=False, log=lambda s: None)
+    return config
+
+
+def test_the_demo_refuses_an_eigen_result_it_did_not_write(tmp_path):
+    from gahr.workflows.demo import eigen_stage
+
+    config = trained_demo_sweep(tmp_path)
     out = tmp_path / "eigen"
     first = eigen_stage(config, out, log=lambda s: None)
     assert eigen_stage(config, out, log=lambda s: None) == first  # reused

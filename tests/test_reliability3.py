@@ -2,10 +2,8 @@
 their parent, a completion record written last, one-line full-disk errors, Ctrl-C always
 honoured. Each test fails when its fix is reverted."""
 
-import builtins
-import errno
 import hashlib
-import io
+import importlib.util
 import json
 import os
 import signal
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_reliability import trained_demo_sweep
 from test_sweep import sweep_config
 from test_train import discs, tiny
 
@@ -145,29 +144,20 @@ def test_a_process_claims_again_and_its_lock_ends_with_the_scope(tmp_path):
 
 # ------------------------------------------------------------ 2. orphans
 
-MEMORIZATION_TOML = """
-[data]
-source = "discs"
-num_images = 64
-size = 12
-n_test = 4
-[model]
-arch = "bfcnn"
-num_kernels = 4
-num_layers = 2
-[train]
-epochs = 1000
-samples_per_epoch = 64
-batch_size = 8
-eval_sigmas = [0.2]
-eval_images = 4
-device = "cpu"
-threads = 1
-[sweep]
-n_train = [1, 8]
-splits = ["S1", "S2"]
-workers = 2
-"""
+def _bad_inputs_tool():
+    spec = importlib.util.spec_from_file_location(
+        "bad_inputs", Path(__file__).resolve().parents[1] / "tools" / "bad_inputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: tools/bad_inputs.py's tiny experiment (N = 1, 8; S1, S2), as one that trains for long with
+#: two worker processes.
+SWEEP_TOML = _bad_inputs_tool().SWEEP_TOML
+MEMORIZATION_TOML = SWEEP_TOML.replace("epochs = 1\n", "epochs = 1000\n").replace(
+    "[sweep]\n", "[sweep]\nworkers = 2\n")
+assert "epochs = 1000" in MEMORIZATION_TOML and "workers = 2" in MEMORIZATION_TOML
 
 
 def _children(pid: int) -> list[int]:
@@ -368,16 +358,9 @@ def test_damaged_or_swapped_weights_are_refused_and_retrained_on_request(tmp_pat
 def test_a_demo_killed_in_its_eigen_stage_redoes_it(tmp_path, monkeypatch):
     """The eigen stage writes summary.json before its curves: a kill in between used to leave a
     result the rerun refused as "not written by the demo"."""
-    from dataclasses import replace
-
     import gahr.workflows.demo as demo
-    from gahr.config import ExperimentConfig, MemorizationSection
 
-    base = sweep_config("data.size=16", "data.num_images=40", "model.num_layers=2")
-    config = ExperimentConfig(data=base.data, model=base.model, train=base.train,
-                              sweep=replace(base.sweep, out=str(tmp_path / "sweep")),
-                              memorization=MemorizationSection())
-    run_sweep(config, images=discs(40, 16), progress=False, log=lambda s: None)
+    config = trained_demo_sweep(tmp_path)
     out = tmp_path / "eigen"
 
     def killed(*args, **kwargs):
@@ -397,45 +380,22 @@ def test_a_demo_killed_in_its_eigen_stage_redoes_it(tmp_path, monkeypatch):
 # ------------------------------------------------------------ 4. full disk
 
 
-class _FullFile:
-    """A file on a full disk: each write fails as the OS fails it (ENOSPC)."""
-
-    def __init__(self, f):
-        self._f = f
-
-    def write(self, data):
-        if len(data):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return 0
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._f.close()
-
-
 @pytest.fixture
-def full_disk(monkeypatch):
-    """`full_disk(when)`: from now on, files whose name `when` accepts, opened for writing
-    through Python, are on a full disk (every `open` in gahr, numpy, matplotlib and PIL)."""
-    real = builtins.open
+def full_disk():
+    """`full_disk(when)`: from then on until the test ends (or `full_disk(None)`), files whose
+    name `when` accepts, opened for writing through Python (every `open` in gahr, numpy,
+    matplotlib and PIL), are on a full disk: tools/bad_inputs.py's simulation."""
+    tool, active = _bad_inputs_tool(), []
 
     def install(when=lambda name: True):
-        def fake_open(file, mode="r", *args, **kwargs):
-            f = real(file, mode, *args, **kwargs)
-            if (isinstance(file, str | os.PathLike) and any(c in mode for c in "wax+")
-                    and when(os.path.basename(file))):
-                return _FullFile(f)
-            return f
+        while active:
+            active.pop().__exit__(None, None, None)
+        if when is not None:
+            active.append(tool.full_disk(when))
+            active[-1].__enter__()
 
-        monkeypatch.setattr(builtins, "open", fake_open)
-        monkeypatch.setattr(io, "open", fake_open)
-
-    return install
+    yield install
+    install(None)
 
 
 def temporary_files(root: Path) -> list[Path]:
@@ -451,7 +411,7 @@ def test_train_on_a_full_disk_is_one_line_and_the_rerun_finishes(tmp_path, full_
     assert "no space left" in err and "rerun" in err, err
     assert not temporary_files(tmp_path) and not (out / target).exists()
     assert not (out / "complete.json").exists()
-    monkeypatch.undo()
+    full_disk(None)
     assert main(["train", "--out", str(out), *TRAIN]) == 0
     assert (out / "complete.json").exists()
 
@@ -472,8 +432,7 @@ def test_torchs_wrapped_write_error_is_a_full_disk(tmp_path, capsys, monkeypatch
 
 @pytest.mark.parametrize("command", ["data", "demo", "memorization"])
 def test_a_full_disk_is_one_line_in_every_command(tmp_path, full_disk, capsys, command):
-    (tmp_path / "exp.toml").write_text(MEMORIZATION_TOML.replace("epochs = 1000",
-                                                                 "epochs = 1"))
+    (tmp_path / "exp.toml").write_text(SWEEP_TOML)
     argv = {"data": ["data", "make", "discs", "--n", "4", "--out", str(tmp_path / "d.npy")],
             "demo": ["demo", "--quick", "--out", str(tmp_path / "demo")],
             "memorization": ["memorization", str(tmp_path / "exp.toml"), "--out",
@@ -500,7 +459,7 @@ def test_sample_keeps_its_finished_samples_and_resumes(tmp_path, full_disk, caps
     assert "no space left" in err and not out.exists() and not temporary_files(tmp_path)
     with np.load(tmp_path / "s.partial.npz") as f:
         assert len(f["samples"]) == 8  # two finished chunks of 4 were kept
-    monkeypatch.undo()
+    full_disk(None)
     drawn = []
     synthesize = chunks.synthesize
     monkeypatch.setattr(chunks, "synthesize", lambda *a, seeds, **k: drawn.extend(seeds) or

@@ -365,16 +365,18 @@ class _FullFile:
 
 
 @contextlib.contextmanager
-def full_disk():
-    """Every file opened for writing through Python (gahr, numpy, matplotlib, PIL) is on a full
-    disk while this lasts."""
+def full_disk(when=lambda name: True):
+    """While this lasts, every file opened for writing through Python (gahr, numpy, matplotlib,
+    PIL) whose name `when` accepts is on a full disk."""
     import builtins
+    import os
 
     real = builtins.open
 
     def full_open(file, mode="r", *args, **kwargs):
         f = real(file, mode, *args, **kwargs)
-        return _FullFile(f) if isinstance(file, str | Path) and set(mode) & set("wax+") else f
+        chosen = isinstance(file, str | os.PathLike) and when(os.path.basename(file))
+        return _FullFile(f) if chosen and set(mode) & set("wax+") else f
 
     builtins.open = io.open = full_open
     try:
