@@ -24,6 +24,8 @@ def test_finished_follows_the_checkpoint_epoch(tmp_path):
     save(UNet(num_kernels=4, num_blocks=1).eval(), tmp_path)
     assert not run.is_finished(1)  # weights but no checkpoint: a converted model, not a run
     torch.save({"epoch": 3}, run.checkpoint)
+    assert not run.is_finished(3)  # no completion record: the run's end is written again
+    run.write_completion()
     assert run.is_finished(3) and not run.is_finished(4)
     run.checkpoint.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="delete it"):
