@@ -218,9 +218,9 @@ def test_a_worker_ends_with_its_killed_parent(platform):
         os.killpg(parent.pid, signal.SIGKILL)
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_sweep_workers_end_with_a_killed_memorization(tmp_path):
+def _memorization_with_two_workers(tmp_path) -> subprocess.Popen:
+    """`gahr memorization` of a long experiment with sweep.workers = 2, in its own session,
+    returned once both workers are training (both of their first runs have a checkpoint)."""
     (tmp_path / "exp.toml").write_text(MEMORIZATION_TOML)
     proc = python(f"""
         import sys
@@ -228,21 +228,32 @@ def test_sweep_workers_end_with_a_killed_memorization(tmp_path):
         sys.exit(main(["memorization", {str(tmp_path / 'exp.toml')!r}, "--out",
                        {str(tmp_path / 'sweep')!r}, "--quiet"]))
     """, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(list((tmp_path / "sweep").glob("N*/checkpoint.pt"))) < 2:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(f"the workers never started: {proc.stderr.read()}")
+        time.sleep(0.2)
+    return proc
+
+
+def _gone(pids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(_running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not any(_running(p) for p in pids)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sweep_workers_end_with_a_killed_memorization(tmp_path):
+    proc = _memorization_with_two_workers(tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        # both workers are training once both of their first runs have a checkpoint
-        while len(list((tmp_path / "sweep").glob("N*/checkpoint.pt"))) < 2:
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "the workers never started"
-            time.sleep(0.2)
         workers = _children(proc.pid)
         assert len(workers) >= 2
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        deadline = time.monotonic() + 20
-        while any(_running(p) for p in workers) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not any(_running(p) for p in workers), "workers kept training"
+        assert _gone(workers, 20), "workers kept training"
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the session
     # what the workers left resumes: the checkpoints are whole
@@ -280,6 +291,22 @@ def test_ctrl_c_during_the_last_checkpoint_stops_the_sweep(tmp_path, monkeypatch
                     log=lambda s: None)  # the rerun finishes the interrupted job
     assert [j.name for j in ran] == ["N1_S1", "N1_S2", "N5_S1", "N5_S2"]
     assert (tmp_path / "N1_S1" / "model.safetensors").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_stop_request_to_the_parent_alone_stops_the_sweep_workers(tmp_path):
+    """`kill -INT` of `gahr memorization` (not a Ctrl-C to the whole terminal): the parent
+    used to wait for its workers to train to the end; now they checkpoint and stop."""
+    proc = _memorization_with_two_workers(tmp_path)
+    try:
+        workers = _children(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        assert proc.returncode == 130 and "interrupted" in proc.stderr.read()
+        assert _gone(workers, 20)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_a_stop_request_nothing_looked_at_is_raised_on_leaving(tmp_path):

@@ -8,7 +8,10 @@ Layout on disk (stable: the memorization analysis finds its runs through `sweep_
 Jobs are ordered by N, then split, as listed in `[sweep]`; job I is `sweep_jobs(config)[I]`.
 """
 
+import contextlib
 import os
+import signal
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -136,11 +139,30 @@ def _train_in_parallel(todo: list[Job], workers: int, images, log, sizes: dict) 
     with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context,
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_train_job, j.config, str(j.run_dir), images): j for j in todo}
-        for future in as_completed(futures):
-            j = futures[future]
-            log(f"{j.name}: {summarize(future.result(), j.config.train.loss_weight)}; "
-                f"{sizes[j.name]} "
-                f"({j.run_dir})")
+        try:
+            for future in as_completed(futures):
+                j = futures[future]
+                log(f"{j.name}: {summarize(future.result(), j.config.train.loss_weight)}; "
+                    f"{sizes[j.name]} ({j.run_dir})")
+        except KeyboardInterrupt:
+            stop_workers(pool)
+            raise
+
+
+def stop_workers(pool, grace: float = 60.0) -> None:
+    """After a stop request to the parent alone (`kill -INT`, not a Ctrl-C to the whole
+    terminal): no queued job starts, and the workers are asked to stop (SIGTERM, the training
+    loop's request: it checkpoints and ends), again until they have ended (a worker may have
+    taken a job already queued to it), instead of being waited for to the end of training."""
+    import multiprocessing
+
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    while (alive := multiprocessing.active_children()) and time.monotonic() < deadline:
+        for worker in alive:
+            with contextlib.suppress(OSError):
+                os.kill(worker.pid, signal.SIGTERM)
+        time.sleep(0.5)
 
 
 def check_reuse(jobs: list[Job], retrain: bool = False) -> dict[str, dict]:
