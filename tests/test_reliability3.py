@@ -253,7 +253,7 @@ def test_sweep_workers_end_with_a_killed_memorization(tmp_path):
         assert len(workers) >= 2
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        assert _gone(workers, 20), "workers kept training"
+        assert _gone(workers, 5), "workers kept training"
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the session
     # what the workers left resumes: the checkpoints are whole

@@ -27,7 +27,7 @@ from .checkpoint import config_changes, describe_changes, is_finished
 from .dataset import open_images, sizes_text, split_note, split_sizes
 from .metrics import summarize
 from .records import check_records, record_disagreements
-from .workers import die_with_parent
+from .workers import die_with_parent, exit_if_orphaned
 
 
 class Job(NamedTuple):
@@ -124,7 +124,10 @@ def _train_job(config: Config, run_dir: str, images: torch.Tensor | None) -> dic
     """One job in a worker process; without `images` it opens them itself (the same ones)."""
     from .loop import train
 
-    return train(config, run_dir, images=images, progress=False).metrics
+    try:
+        return train(config, run_dir, images=images, progress=False).metrics
+    finally:
+        exit_if_orphaned()
 
 
 def _train_in_parallel(todo: list[Job], workers: int, images, log, sizes: dict) -> None:

@@ -5,7 +5,8 @@ into run dirs, then idling forever) after the `gahr` process that started them w
 parent dies (prctl PR_SET_PDEATHSIG) and starts a watchdog thread that notices a new parent
 pid everywhere else (or when the parent died before the prctl). SIGTERM is the training
 loop's stop request (`StopRequest`): the worker writes its checkpoint after the current step
-and ends; the watchdog ends it outright if it has not ended `GRACE` seconds later.
+and ends as its job does (`exit_if_orphaned`: nobody is left to take the result); the
+watchdog ends it outright if it has not ended `GRACE` seconds later.
 """
 
 import contextlib
@@ -20,8 +21,12 @@ POLL = 0.5  # seconds between the watchdog's looks at the parent pid
 GRACE = 10.0  # seconds a worker gets to checkpoint after its parent died
 
 
+_PARENT: list[int] = []  # the pid `die_with_parent` was given, in a worker
+
+
 def die_with_parent(parent_pid: int) -> None:
     """Make this process end when process `parent_pid` (its parent) does."""
+    _PARENT[:] = [parent_pid]
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             import ctypes
@@ -39,3 +44,10 @@ def _watch(parent_pid: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)  # a stop request: checkpoint, then end
     time.sleep(GRACE)
     os._exit(1)
+
+
+def exit_if_orphaned() -> None:
+    """End this worker at once when its parent has died (called as a job ends, checkpointed:
+    nobody is left to take the result or to give it another job)."""
+    if _PARENT and os.getppid() != _PARENT[0]:
+        os._exit(1)
