@@ -37,6 +37,8 @@ def gallery(out: Path, rows: list[dict]) -> list[tuple[str, Path, str]]:
          f"Every same-seed sample pair at N = {large}"),
         ("demo_psnr_vs_n.png", figures / "psnr_vs_n.png",
          "Denoising PSNR on training and held-out images against N, one panel per sigma"),
+        ("demo_top_eigenvectors.png", eigen / "top_eigenvectors.png",
+         "Top eigenvectors of the generalizing denoiser's Jacobian (the report's first screen)"),
         ("demo_spectrum.png", eigen / "spectrum.png",
          "Eigenvalues of J(y) with the clean image's coefficients"),
         ("demo_eigenvectors.png", eigen / "eigenvectors.png", "Eigenvectors of J(y)"),
