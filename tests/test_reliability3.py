@@ -480,6 +480,8 @@ def test_sample_keeps_its_finished_samples_and_resumes(tmp_path, full_disk, caps
     argv = ["sample", str(tmp_path / "model"), "--n", "12", "--batch-size", "4", "--budget",
             "3", "--quiet"]
     assert main([*argv, "--out", str(tmp_path / "whole.npz")]) in (0, 1)
+    assert "n=0" in one_line_error(capsys, ["sample", str(tmp_path / "model"), "--n", "0",
+                                            "--out", str(tmp_path / "none.npz")])
     out = tmp_path / "s.npz"
     full_disk(lambda name: name.startswith(".s.npz."))  # the last write: the whole result
     err = one_line_error(capsys, [*argv, "--out", str(out)])

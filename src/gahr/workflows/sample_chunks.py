@@ -43,6 +43,9 @@ def sample_in_chunks(denoiser, shape, seeds: list[int], schedule, out, key: dict
     at a time, the finished ones saved to `partial_path(out)` after each chunk (and resumed
     from it). `key`: the settings the samples depend on, beyond the seeds. The caller writes
     the whole result and then removes the partial file."""
+    if not seeds:  # nothing to draw in chunks: the sampler's own checks say why
+        return synthesize(denoiser, shape, 0, schedule, seeds=seeds, batch_size=batch_size,
+                          **options)
     chunk = int(batch_size or CHUNK)
     key = json.dumps({**key, "seeds": [seeds[0], len(seeds)], "chunk": chunk}, sort_keys=True,
                      default=str)
