@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "bad_inputs.md"
@@ -102,6 +103,14 @@ def make_fixtures(tmp: Path) -> None:
         assert main(["train", "--out", str(tmp / "run"), *TINY_TRAIN]) == 0
         assert main(["sweep", str(tmp / "sweep.toml"), "--out", str(tmp / "sweep"), "--job",
                      "0", "--quiet"]) == 0
+    shutil.copytree(tmp / "sweep", tmp / "edited_sweep")  # a job's config.json edited too
+    job = json.loads((tmp / "edited_sweep" / "N1_S1" / "config.json").read_text())
+    job["model"]["num_kernels"] = 6
+    (tmp / "edited_sweep" / "N1_S1" / "config.json").write_text(json.dumps(job))
+    pngs = tmp / "pngs"  # a newcomer's folder: fewer images than a preset's n_test
+    pngs.mkdir()
+    for i, image in enumerate(discs(20, 12, seed=1)[0].numpy()):
+        Image.fromarray((image[0] * 255).astype(np.uint8)).save(pngs / f"{i:02d}.png")
     shutil.copytree(tmp / "run", tmp / "edited_run")  # config.json edited after training
     config = json.loads((tmp / "edited_run" / "config.json").read_text())
     config["model"]["num_kernels"] = 6
@@ -338,6 +347,31 @@ def data_cases(t: str, sweep: list[str]) -> list[tuple[str, list[str], int]]:
         ("memorization: S1 and S2 are copies of one image (a warning, no verdict)",
          ["memorization", f"{t}/sweep.toml", "--out", f"{t}/copies_sweep", "--quiet", "--set",
           f'data.source="{t}/copies.npy"', "--set", "data.num_images=64"], 0),
+        ("train: 20 PNGs in a folder, data.n_test = 256 (N would be 1)",
+         ["train", "--out", f"{t}/r14", *TINY_TRAIN, "--set", f'data.source="{t}/pngs"',
+          "--set", "data.num_images=20", "--set", "data.n_test=256"], 2),
+        ("train: N above the number of images (split all)",
+         ["train", "--out", f"{t}/r15", *TINY_TRAIN, "--set", "data.n_train=100"], 2),
+        ("sweep: a finished job's config.json edited, disagreeing with model.json",
+         ["sweep", f"{t}/sweep.toml", "--out", f"{t}/edited_sweep", "--quiet", "--set",
+          "model.num_kernels=6", "--job", "0"], 2),
+        ("symmetry: --input an int16 image file",
+         ["symmetry", f"{t}/model", "--input", f"{t}/int16.npy", "--out", f"{t}/sy3"], 2),
+        ("eigen: --input an int16 image file",
+         ["eigen", f"{t}/model", "--input", f"{t}/int16.npy", "--sigma", "0.1", "--out",
+          f"{t}/e3"], 2),
+        ("eigen: --input a 5-dimensional image file",
+         ["eigen", f"{t}/model", "--input", f"{t}/five_d.npy", "--sigma", "0.1", "--out",
+          f"{t}/e4"], 2),
+        ("symmetry: --input a channels-last array",
+         ["symmetry", f"{t}/model", "--input", f"{t}/hwc.npy", "--out", f"{t}/sy2"], 2),
+        ("solve: --measurement a channels-last array",
+         ["solve", f"{t}/model", "--task", "pixels", "--measurement", f"{t}/hwc.npy", "--out",
+          f"{t}/v2"], 2),
+        ("data show: an int16 image file", ["data", "show", f"{t}/int16.npy", "--out",
+                                            f"{t}/d3.png"], 2),
+        ("data show: a 5-dimensional image file", ["data", "show", f"{t}/five_d.npy", "--out",
+                                                   f"{t}/d4.png"], 2),
         ("memorization: 2 same-seed pairs (no interval, no verdict, said)",
          ["memorization", f"{t}/sweep.toml", "--out", f"{t}/sweep", "--quiet"], 0),
     ]
