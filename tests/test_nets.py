@@ -1,4 +1,5 @@
-"""Properties shared by every registered bias-free net, the own weights format, and errors."""
+"""Properties shared by every registered net (homogeneity and no biases: the bias-free ones), the
+own weights format, and errors."""
 
 import pytest
 import torch
@@ -12,11 +13,23 @@ from gahr.nets.layers import PAPER_GAIN_STD
 TINY = {
     "unet": dict(channels=1, num_kernels=4, num_blocks=2),
     "bfcnn": dict(channels=1, num_kernels=4, num_layers=5),
+    "diffusers_unet": dict(channels=1, sample_size=16, block_out_channels=[4, 8],
+                           norm_num_groups=2),
 }
 TINY_COLOR = {
     "unet": dict(channels=3, num_kernels=4, num_blocks=1, num_enc_conv=1, num_mid_conv=1),
     "bfcnn": dict(channels=3, num_kernels=4, num_layers=3, first_layer_linear=True),
+    "diffusers_unet": dict(channels=3, sample_size=8, block_out_channels=[4, 4],
+                           norm_num_groups=2),
 }
+#: The families whose shared properties are homogeneity and no biases (not the conditional ones).
+BIAS_FREE = sorted(a for a, cls in ARCHITECTURES.items() if getattr(cls, "bias_free", True))
+CONDITIONAL = sorted(set(ARCHITECTURES) - set(BIAS_FREE))
+
+
+def call(net, y):
+    """The net's output on y: a bias-free net's residual, a conditional one's F(y, c_noise=0)."""
+    return net(y) if getattr(net, "bias_free", True) else net(y, torch.zeros(len(y)))
 
 
 def test_every_architecture_has_a_tiny_config():
@@ -29,14 +42,18 @@ def trained_like(arch, config):
     net.train()
     with torch.no_grad():
         for _ in range(3):
-            net(torch.rand(4, config["channels"], 16, 16))
+            call(net, torch.rand(4, config["channels"], 16, 16))
         for m in net.modules():
             if isinstance(m, BFBatchNorm2d):
                 m.gain.uniform_(0.5, 1.5)
     return net.eval()
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_the_conditional_family_is_registered():
+    assert CONDITIONAL == ["diffusers_unet"] and {"unet", "bfcnn"} <= set(BIAS_FREE)
+
+
+@pytest.mark.parametrize("arch", BIAS_FREE)
 @pytest.mark.parametrize("tiny", [TINY, TINY_COLOR], ids=["gray", "color"])
 def test_homogeneous_of_degree_one(arch, tiny):
     """Bias-free: net(a*y) == a*net(y) for every a > 0 in eval mode, and net(0) == 0."""
@@ -51,7 +68,7 @@ def test_homogeneous_of_degree_one(arch, tiny):
         assert torch.count_nonzero(net(torch.zeros_like(y))) == 0
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", BIAS_FREE)
 @pytest.mark.parametrize("size", [(16, 16), (15, 17), (9, 32)])
 def test_output_shape_equals_input_shape(arch, size):
     net = build(arch, **TINY[arch]).eval()
@@ -114,7 +131,17 @@ def test_bf_norm_gains_start_as_the_paper_code_draws_them():
     assert g.abs().max() <= 0.025 and (g < 0).any() and (g > 0).any()
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", CONDITIONAL)
+@pytest.mark.parametrize("size", [(16, 16), (8, 32)])
+def test_conditional_output_shape_equals_input_shape(arch, size):
+    net = build(arch, **TINY[arch]).eval()
+    y = torch.rand(2, 1, *size)
+    with torch.no_grad():
+        assert call(net, y).shape == y.shape
+        assert net.make_denoiser()(y, sigma=0.1).shape == y.shape
+
+
+@pytest.mark.parametrize("arch", BIAS_FREE)
 def test_a_fresh_net_is_close_to_the_identity_denoiser(arch):
     """With the paper's gains the residual of a fresh net is tiny: ||r(x)|| / ||x|| < 1e-3 on
     clean images (with gains 1 it is not)."""
@@ -130,7 +157,7 @@ def test_a_fresh_net_is_close_to_the_identity_denoiser(arch):
     assert ratio < 1e-3 < ones, (ratio, ones)
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", BIAS_FREE)
 def test_bf16_autocast_keeps_homogeneity(arch):
     """f(a y) = a f(y) under bf16 autocast on CPU, to bf16 rounding: relative error < 2e-2
     (bf16 has 8 bits of mantissa, ~4e-3 relative per rounding, accumulated over the layers)."""
@@ -142,7 +169,7 @@ def test_bf16_autocast_keeps_homogeneity(arch):
             assert (lhs - rhs).norm() / rhs.norm() < 2e-2, a
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", BIAS_FREE)
 def test_no_bias_parameters(arch):
     net = build(arch, **TINY[arch])
     names = [n for n, _ in net.named_parameters()]
@@ -161,7 +188,7 @@ def test_save_load_round_trip_is_bit_exact(arch, tmp_path):
             assert k == k2 and torch.equal(v, v2)
         y = torch.rand(2, 3, 8, 8)
         with torch.no_grad():
-            assert torch.equal(net(y), loaded(y))
+            assert torch.equal(call(net, y), call(loaded, y))
 
 
 def test_denoiser_returns_y_minus_residual_in_eval_mode():
@@ -176,7 +203,7 @@ def test_denoiser_returns_y_minus_residual_in_eval_mode():
 
 
 def test_unknown_architecture_and_bad_settings_are_clear_errors():
-    with pytest.raises(ArchitectureError, match="choose one of bfcnn, unet"):
+    with pytest.raises(ArchitectureError, match="choose one of bfcnn, diffusers_unet, unet"):
         build("vit")
     with pytest.raises(ArchitectureError, match="num_blocks"):
         build("unet", num_blocks=0)
