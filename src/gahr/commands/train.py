@@ -46,6 +46,7 @@ def run(args) -> int:
     from ..errors import ConfigError
     from ..train import summarize, train
     from ..train.dataset import sizes_text
+    from ..train.objective import loss_key
 
     config = load_config(args.config, shortcut_overrides(args))
     if args.dry_run:
@@ -58,6 +59,6 @@ def run(args) -> int:
     state = "already finished" if result.already_finished else "trained"
     if result.is_main:
         sizes = f"; {sizes_text(*result.sizes)}" if result.sizes and result.sizes[0] else ""
-        print(f"{state}: {summarize(result.metrics, config.train.loss_weight)}{sizes} -> "
+        print(f"{state}: {summarize(result.metrics, loss_key(config))}{sizes} -> "
               f"{result.run_dir}")
     return 0

@@ -44,6 +44,8 @@ def recalibrate(net: nn.Module, batches: Iterable[torch.Tensor]) -> nn.Module:
     the layer sees in training mode (momentum 1/(k+1) at batch k makes the running value the
     exact running mean). Returns `net` in eval mode, its other state untouched."""
     norms = [m for m in net.modules() if isinstance(m, BFBatchNorm2d)]
+    if not norms:  # nothing to recompute (and a conditional net takes more than y)
+        return net.eval()
     momenta = [m.momentum for m in norms]
     net.train()
     try:

@@ -6,6 +6,7 @@ import torch
 
 from ..io import atomic_path
 from ..metrics import noise_sample, sigma_label
+from .objective import eval_denoiser
 
 
 def write_figures(net, data, tc, rows: list[dict], out_dir) -> None:
@@ -35,7 +36,7 @@ def write_figures(net, data, tc, rows: list[dict], out_dir) -> None:
     sigmas = torch.tensor(tc.eval_sigmas, device=x.device).view(-1, 1, 1, 1)
     y = x + sigmas * noise_sample(x.shape, tc.seed, x.device)
     with torch.no_grad():
-        x_hat = y - net.eval()(y)
+        x_hat = eval_denoiser(net.eval())(y, sigma=sigmas)
     fig, axes = plt.subplots(2, len(sigmas), figsize=(1.6 * len(sigmas), 3.4), squeeze=False)
     for j in range(len(sigmas)):
         for i, img in enumerate((y[j], x_hat[j])):

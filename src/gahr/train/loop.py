@@ -28,7 +28,8 @@ from .ema import WeightAverage, recalibrate
 from .interrupt import StopRequest
 from .metrics import MetricsLog, evaluate, read_metrics, sigma_label, summarize
 from .noise import epoch_order, sample_sigmas
-from .recipe import initialize, learning_rate, loss_function
+from .objective import eval_denoiser, loss_key, objective_of, probe
+from .recipe import initialize, learning_rate
 
 CALIBRATION_BATCHES = 16  # training batches that set the weight average's BF-norm sds
 
@@ -54,7 +55,7 @@ class _Run:
     rng: torch.Generator  # sigmas and noise; identical on every rank
     images: torch.Tensor  # the training set, on the device
     noise: torch.Tensor  # (global batch, C, H, W) buffer, refilled in place each step
-    loss: object  # the recipe's loss callable (residual, noise, sigma) -> scalar
+    objective: object  # (model, images, z, sigma) -> loss, by the net's family (objective.py)
     steps: int  # steps per epoch
     ema: WeightAverage | None = None
     calibrated_at: int | None = None  # global step at which the average's sds were last set
@@ -118,7 +119,7 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
                 row = _end_epoch(run, config, data, d, log, run_dir)
                 if progress and d.is_main and run.epoch < tc.epochs:
                     # the last epoch's line is the caller's result line: printed once
-                    tqdm.write(summarize(row, tc.loss_weight))
+                    tqdm.write(summarize(row, loss_key(config)))
             if D.any_rank(stop.requested, d):  # asked during the last epoch's end
                 raise KeyboardInterrupt
         except KeyboardInterrupt:
@@ -163,7 +164,7 @@ def build_net(config: Config, images: torch.Tensor) -> nn.Module:
         net = initialize(build(config.model.arch, **model_cfg), config.train)
     try:
         with torch.no_grad():
-            out = net.eval()(images[:1])
+            out = probe(net.eval(), images[:1])
     except (RuntimeError, ValueError, ShapeError) as e:
         raise ConfigError(f"model {config.model.arch} refuses {tuple(images.shape[1:])} images "
                           f"({str(e).splitlines()[0]}); change data.size or the model") from None
@@ -191,7 +192,7 @@ def _make_run(net, data: TrainingData, tc, d, steps: int) -> _Run:
     noise = torch.empty((tc.batch_size, *images.shape[1:]), device=d.device)
     zero = torch.zeros((), dtype=torch.float64, device=d.device)
     ema = WeightAverage(net, tc.ema_decay) if tc.ema_decay > 0 else None
-    return _Run(net, model, optimizer, rng, images, noise, loss_function(tc), steps, ema=ema,
+    return _Run(net, model, optimizer, rng, images, noise, objective_of(net, tc), steps, ema=ema,
                 loss_sum=zero)
 
 
@@ -254,11 +255,9 @@ def _step(run: _Run, idx: torch.Tensor, own: slice, tc) -> torch.Tensor:
     sigma = sample_sigmas(tc.batch_size, tc.sigma_min, tc.sigma_max, tc.sigma_dist, run.rng,
                           run.images.device)
     run.noise.normal_(generator=run.rng)
-    noise = run.noise[own].mul_(sigma[own])
-    noisy = run.images[idx].add_(noise)  # indexing copies: adding in place is safe
+    # indexing copies the images: the objective may overwrite them (and the noise buffer)
     with torch.autocast(run.images.device.type, dtype=torch.bfloat16, enabled=tc.amp == "bf16"):
-        residual = run.model(noisy)
-    loss = run.loss(residual, noise, sigma[own])
+        loss = run.objective(run.model, run.images[idx], run.noise[own], sigma[own])
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if tc.grad_clip > 0:
@@ -321,9 +320,7 @@ def _end_epoch(run: _Run, config, data: TrainingData, d, log, run_dir) -> dict:
 
 
 def _eval_row(net: nn.Module, data: TrainingData, tc) -> dict:
-    def denoiser(y):
-        return y - net(y)
-
+    denoiser = eval_denoiser(net)
     batch = min(tc.batch_size, 256)
     row = {}
     parts = [("train", data.train[:tc.eval_images]), ("test", data.test)]

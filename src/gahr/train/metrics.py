@@ -23,6 +23,8 @@ LOSS_UNITS = {"none": "squared error summed over pixels, per image, intensities 
                           "in [0, 1]",
               "inverse_variance": "squared error summed over pixels, per image, in units of "
                                   "the noise variance"}
+LOSS_UNITS["edm"] = ("EDM-weighted squared error lambda(sigma') ||D' - x'||^2 summed over pixels, "
+                     "per image, in the model's intensity range")
 
 
 def summarize(row: dict, loss_weight: str | None = None) -> str:
@@ -85,7 +87,9 @@ def read_metrics(run_dir) -> list[dict]:
 
 
 def _parse_row(row: dict) -> dict:
-    return {k: (int(v) if k in ("epoch", "step") else float(v)) for k, v in row.items()}
+    # An epoch without evaluation (eval_every > 1) leaves the PSNR cells blank: no key.
+    return {k: (int(v) if k in ("epoch", "step") else float(v)) for k, v in row.items()
+            if v != ""}
 
 
 def _tensorboard(log_dir):

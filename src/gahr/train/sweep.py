@@ -26,6 +26,7 @@ from ..rundir import RunDir
 from .checkpoint import config_changes, describe_changes, is_finished
 from .dataset import open_images, sizes_text, split_note, split_sizes
 from .metrics import summarize
+from .objective import loss_key
 from .records import check_records, record_disagreements
 from .workers import die_with_parent, exit_if_orphaned
 
@@ -102,7 +103,7 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
         return todo
     for j in todo:
         result = train(j.config, j.run_dir, images=images, progress=progress)
-        log(f"{j.name}: {summarize(result.metrics, j.config.train.loss_weight)}; "
+        log(f"{j.name}: {summarize(result.metrics, loss_key(j.config))}; "
             f"{sizes[j.name]} ({j.run_dir})")
     return todo
 
@@ -145,7 +146,7 @@ def _train_in_parallel(todo: list[Job], workers: int, images, log, sizes: dict) 
         try:
             for future in as_completed(futures):
                 j = futures[future]
-                log(f"{j.name}: {summarize(future.result(), j.config.train.loss_weight)}; "
+                log(f"{j.name}: {summarize(future.result(), loss_key(j.config))}; "
                     f"{sizes[j.name]} ({j.run_dir})")
         except KeyboardInterrupt:
             stop_workers(pool)
