@@ -124,3 +124,23 @@ def test_symmetry_cli_table_matches_the_library(tmp_path, capsys):
     for name in MEASURES:
         assert rows[1][name] == pytest.approx(getattr(expect, name), rel=1e-4)
     assert (out / "symmetry.md").exists() and list(out.glob("symmetry_*.png"))
+
+
+def test_symmetry_rows_denoise_a_conditional_model_at_the_true_sigma():
+    """The PSNR column of `gahr symmetry` hands a conditional model the sigma of the noise,
+    as its Jacobians are taken at: D(y, sigma) = y / (1 + sigma) here, linear, symmetric."""
+    from gahr.metrics import noise_sample, psnr
+    from gahr.workflows.symmetry_files import model_rows
+
+    class Shrink(torch.nn.Module):
+        blind, channels, image_size, meta = False, 1, None, {}
+
+        def forward(self, y, sigma=None):
+            assert sigma is not None
+            return y / (1 + torch.as_tensor(sigma).reshape(-1, 1, 1, 1))
+
+    x = torch.rand(1, 1, 6, 6)
+    (row,) = model_rows(Shrink(), x, [0.3], seed=5)
+    y = x + 0.3 * noise_sample(x.shape, 5)
+    assert row["psnr_denoised"] == pytest.approx(psnr(y / 1.3, x), abs=1e-6)
+    assert row["frobenius"] == pytest.approx(0.0, abs=1e-6)

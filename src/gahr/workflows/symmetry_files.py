@@ -16,7 +16,7 @@ from ..data import load_images
 from ..errors import ConfigError
 from ..io import atomic_path, check_out_dir, save_json
 from ..metrics import check_sigma, noise_sample, psnr
-from ..nets import load_denoiser
+from ..nets import denoise, load_denoiser
 from ..report import line_plot
 from ..report.tables import markdown
 from .test_images import TEST_SEED, fresh_test_images
@@ -38,8 +38,8 @@ def model_rows(denoiser, images: torch.Tensor, sigmas, seed: int) -> list[dict]:
         y = torch.cat([images[i:i + 1] + float(sigma) * noise_sample(images[i:i + 1].shape,
                                                                       seed + i)
                        for i in range(len(images))])
-        with torch.no_grad():
-            x_hat = denoiser(y)
+        with torch.no_grad():  # a conditional model gets the true sigma, as the Jacobians do
+            x_hat = denoise(denoiser, y, float(sigma))
         row = {"sigma": float(sigma), "psnr_noisy": psnr(y, images),
                "psnr_denoised": psnr(x_hat, images),
                "top_dim": float(np.mean([p["top_dim"] for p in pts]))}
