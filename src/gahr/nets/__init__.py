@@ -11,6 +11,7 @@ from .contract import (
                        estimate_sigma,
                        is_blind,
 )
+from .diffusers_unet import DiffusersUNet  # registers arch "diffusers_unet"
 from .layers import BFBatchNorm2d
 from .loaders import LOADERS, load_denoiser, register_loader
 from .registry import (
@@ -29,7 +30,7 @@ from .seed import load_seed_checkpoint
 from .unet import UNet
 
 __all__ = ["ARCHITECTURES", "LOADERS", "MEMORIZING_PRETRAINED", "BFBatchNorm2d", "BFCNN",
-           "Denoiser", "DenoiserProtocol", "UNet", "accepts_sigma", "as_denoiser", "at_sigma",
-           "build", "denoise", "describe", "estimate_sigma", "is_blind", "load", "load_denoiser",
-           "load_net", "load_seed_checkpoint", "pretrained_names", "register_loader",
-           "resolve_model_path", "save"]
+           "Denoiser", "DenoiserProtocol", "DiffusersUNet", "UNet", "accepts_sigma",
+           "as_denoiser", "at_sigma", "build", "denoise", "describe", "estimate_sigma",
+           "is_blind", "load", "load_denoiser", "load_net", "load_seed_checkpoint",
+           "pretrained_names", "register_loader", "resolve_model_path", "save"]

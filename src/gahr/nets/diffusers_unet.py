@@ -11,6 +11,7 @@ from torch import nn
 
 from ..errors import ArchitectureError, ConfigError
 from .edm import EDMPrecond, range_of
+from .registry import ARCHITECTURES
 
 INSTALL_HINT = "pip install -e .[diffusers]"
 
@@ -71,3 +72,6 @@ class DiffusersUNet(nn.Module):
         c = self.config
         return EDMPrecond(self, c["sigma_data"], c["data_range"], c["channels"],
                           c["sample_size"], meta=self.meta).eval()
+
+
+ARCHITECTURES[DiffusersUNet.arch] = DiffusersUNet

@@ -13,15 +13,14 @@ from torch import nn
 from ..errors import ArchitectureError, CheckpointError, ShapeError
 from ..io import save_json, write_bytes
 from .bfcnn import BFCNN
-from .diffusers_unet import DiffusersUNet
 from .inputs import as_images, model_dtype
 from .unet import UNet
 
 #: The trainable families by `[model] arch`. Bias-free residual nets unless the class says
 #: `bias_free = False` (then its `make_denoiser()` gives the denoiser and its `objective` names
-#: the training loss in `gahr.train.objective.OBJECTIVES`).
-ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "bfcnn": BFCNN,
-                                             "diffusers_unet": DiffusersUNet}
+#: the training loss in `gahr.train.objective.OBJECTIVES`). `nets/diffusers_unet.py` adds
+#: "diffusers_unet" when `gahr.nets` is imported (it imports the contract, which imports this).
+ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "bfcnn": BFCNN}
 WEIGHTS, MODEL_JSON = "model.safetensors", "model.json"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 PRETRAINED_PREFIX = "pretrained:"
