@@ -140,12 +140,14 @@ def draw_samples(fig_dir: Path, results: dict, found: dict) -> list[dict]:
     rows = [np.nan_to_num(found[n]["samples"].numpy(), nan=0.0) for n in names]
     labels = ["net", *(SHORT.get(n, n) for n in names[1:])]  # row labels fit beside a cell
     path = save_image_grid(np.concatenate(rows), fig_dir / "samples.png", nrow=len(rows[0]),
-                           row_labels=labels, title="Deterministic sampler, same seeds")
+                           row_labels=labels,
+                           title=f"Sampler {results['settings']['sampler']!r}, same seeds")
     r = ", ".join(f"{label_of(n, results)} {results['samples'][n]['median_pearson_r']:.3f}"
                   for n in names[1:] if results["samples"][n]["median_pearson_r"] is not None)
     return [{"path": str(path), "title": "Same-seed samples",
              "caption": "Columns: seeds; rows: the net, then each model from the same start "
-             f"(beta = 1, no injected noise). Median Pearson r with the net: {r}."}]
+             f"(sampler {results['settings']['sampler']!r}, made deterministic: no noise "
+             f"injected after the start). Median Pearson r with the net: {r}."}]
 
 
 def _interval(bounds) -> str:
