@@ -3,14 +3,13 @@ resumes bit-identically, and sweeps; its run dir loads as the conditional denois
 
 import pytest
 import torch
-from test_train import discs
+from test_train import assert_resume_is_bit_identical, discs
 
 from gahr.config import SweepConfig, load_config
 from gahr.errors import ConfigError
 from gahr.nets import load_denoiser
 from gahr.nets.edm import EDMPrecond
 from gahr.train import read_metrics, train
-from gahr.train.checkpoint import load_checkpoint
 from gahr.train.sweep import run_sweep
 
 TINY = ["model.arch=diffusers_unet", "model.block_out_channels=[8, 16]",
@@ -48,22 +47,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, recipe):
     cfg = tiny("train.epochs=3", "train.samples_per_epoch=24", f"train.recipe={recipe}",
                "train.eval_every=2",
                *(["train.ema_decay=0.9"] if recipe == "modern" else []))
-    full = train(cfg, tmp_path / "full", images=images, progress=False)
-
-    def stop(epoch, step, loss):
-        if (epoch, step) == (1, 2):
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, tmp_path / "cut", images=images, callbacks=[stop], progress=False)
-    assert (load_checkpoint(tmp_path / "cut")["step"]) == 2
-    resumed = train(cfg, tmp_path / "cut", images=images, progress=False)
-    assert resumed.resumed_from == (1, 2)
-    a, b = full.net.state_dict(), resumed.net.state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    rows = [[{k: v for k, v in r.items() if k != "seconds"} for r in read_metrics(tmp_path / d)]
-            for d in ("full", "cut")]
-    assert rows[0] == rows[1] and len(rows[0]) == 3
+    assert_resume_is_bit_identical(cfg, images, tmp_path)
 
 
 def test_sweep_trains_each_n_and_refuses_changed_settings(tmp_path):
