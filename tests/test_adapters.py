@@ -152,3 +152,16 @@ def test_without_diffusers_the_error_says_how_to_install_it(tmp_path, monkeypatc
     monkeypatch.setitem(__import__("sys").modules, "diffusers", None)  # import fails
     with pytest.raises(GahrError, match=r"pip install -e \.\[diffusers\]"):
         load_denoiser(f"diffusers:{tmp_path / 'pipe'}")
+
+
+def test_ddim_on_the_models_own_table_steps_through_table_timesteps():
+    """DDIM with grid="table" hands the model integer table timesteps only."""
+    from gahr.sample import ProbabilityFlow, synthesize
+
+    den, seen = from_diffusers(tiny_unet(), scheduler()), []
+    call = den.model.forward
+    den.model.forward = lambda x, t: (seen.append(t.clone()), call(x, t))[1]
+    r = synthesize(den, (1, 8, 8), 2, ProbabilityFlow("ddim", 10, grid="table"), seeds=[0, 1])
+    t = torch.cat(seen)
+    assert r.failed == [] and len(seen) == 10 and float(t.max()) == 99 and float(t.min()) == 0
+    assert torch.allclose(t, t.round(), atol=1e-6)

@@ -104,6 +104,12 @@ class VPDenoiser(nn.Module):
         if image_size is not None:
             self.meta.setdefault("image_size", [int(image_size)] * 2)
 
+    @property
+    def table_sigmas(self):
+        """The table's noise levels sigma(t) on gahr's scale, t = 0..T-1 (numpy, float64): the
+        grid of `ProbabilityFlow(grid="table")`."""
+        return (self.log_sigmas.exp() / self.scale).cpu().numpy()
+
     def timestep(self, sigma) -> torch.Tensor:
         """t(sigma') of gahr-scale noise levels sigma (tensor), float64."""
         t = timestep_of(self.log_sigmas, torch.as_tensor(sigma) * self.scale)

@@ -5,10 +5,13 @@ from ._common import add_device_arg, resolve_device, show_progress
 
 def add_sampler_args(p) -> None:
     """Sampler settings shared by `sample` and `solve`: a preset plus overrides."""
-    p.add_argument("--preset", default="kadkhodaie2021",
+    p.add_argument("--preset", "--sampler", dest="preset", default="kadkhodaie2021",
                    help="kadkhodaie2021 (growing step, few calls; default), kadkhodaie2024 "
-                   "(constant step h=0.01, beta=0.1, sigma_L=0.05: about 10x more calls) or "
-                   "deterministic (the 2021 one at beta=1: no injected noise)")
+                   "(constant step h=0.01, beta=0.1, sigma_L=0.05: about 10x more calls), "
+                   "deterministic (the 2021 one at beta=1: no injected noise), heun (EDM's "
+                   "probability-flow Heun, 18 steps) or ddim (eta=0, 35 steps), or a name "
+                   "added with gahr.sample.register_sampler; with heun/ddim --sigma-0 and "
+                   "--sigma-L are the grid's ends and --budget its number of steps")
     p.add_argument("--sigma-0", dest="sigma_0", type=float, help="initial noise level")
     p.add_argument("--sigma-L", dest="sigma_L", type=float, help="stopping noise level")
     p.add_argument("--h0", dest="h_0", type=float, help="first (or constant) step size")
@@ -29,7 +32,12 @@ def schedule_of(args, budget: int | None = None):
     """The schedule the sampler flags ask for: the preset with the flags' changes; with a
     `budget`, the fixed budget with the preset's (or the flags') sigma_0, sigma_L and beta."""
     from ..sample import FixedBudget, preset
+    from ..sample.schedule import is_sampler
 
+    if is_sampler(preset(args.preset)):  # probability flow: the budget is its steps
+        return preset(args.preset, sigma_0=args.sigma_0, sigma_L=args.sigma_L, h_0=args.h_0,
+                      beta=args.beta, rule=args.step, max_steps=args.max_steps,
+                      stall=args.stall, num_steps=budget)
     if budget is None:
         return preset(args.preset, sigma_0=args.sigma_0, sigma_L=args.sigma_L, h_0=args.h_0,
                       beta=args.beta, rule=args.step, max_steps=args.max_steps,

@@ -36,7 +36,7 @@ from ..devices import device_of
 from ..errors import ConfigError, ShapeError
 from ..nets.contract import as_denoiser, denoise
 from .result import SampleResult
-from .schedule import STALL_TOLERANCE, FixedBudget, Policy, resolve_schedule
+from .schedule import STALL_TOLERANCE, FixedBudget, Policy, is_sampler, resolve_schedule
 
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
 
@@ -66,10 +66,13 @@ def synthesize(denoiser: Denoiser, shape, n: int, schedule: Policy | None = None
 
     `schedule`: a `Schedule` (default `PRESETS["kadkhodaie2021"]`, the 2021 paper's growing
     step: few calls; `PRESETS["kadkhodaie2024"]` is the ICLR 2024 constant step, about 10x more
-    calls) or a `FixedBudget` (exactly K steps). `start_mean` (scalar or (C, H, W); default
-    0.5) should be the training set's mean intensity. `seeds` (one int per sample) or
-    `generator` (draws the seeds) fix the randomness. A sample is failed when sigma_t leaves
-    [0, sigma_max] (default max(2 sigma_0, 1)) or runs past `schedule.limit()` calls.
+    calls), a `FixedBudget` (exactly K steps), a preset's name, any object with the schedule's
+    methods, or a whole sampler such as `PRESETS["heun"]` / `PRESETS["ddim"]` (deterministic
+    probability flow, `sample/flow.py`; `sigma_max` does not apply to it). `start_mean`
+    (scalar or (C, H, W); default 0.5) should be the training set's mean intensity. `seeds`
+    (one int per sample) or `generator` (draws the seeds) fix the randomness. A sample is
+    failed when sigma_t leaves [0, sigma_max] (default max(2 sigma_0, 1)) or runs past
+    `schedule.limit()` calls.
     `callback(info)` sees every call, see `run_ascent`. `give_sigma` (default: when the
     denoiser is conditional) calls `denoiser(y, sigma=...)` with the noise level the schedule
     has put in each iterate (True for the oracles, which are otherwise blind; see
@@ -77,7 +80,13 @@ def synthesize(denoiser: Denoiser, shape, n: int, schedule: Policy | None = None
     the schedule, deprecated until 0.2.
     """
     schedule = resolve_schedule(schedule, legacy, "synthesize")
-    task = Synthesis(_start_mean(start_mean, shape, device, denoiser))
+    mean = _start_mean(start_mean, shape, device, denoiser)
+    if is_sampler(schedule):  # a whole sampler (probability flow): its own loop
+        as_denoiser(denoiser)
+        return schedule.run(denoiser, _check_shape(shape), resolve_seeds(n, generator, seeds),
+                            mean, batch_size=batch_size, callback=callback,
+                            device=mean.device, progress=progress, give_sigma=give_sigma)
+    task = Synthesis(mean)
     return run_ascent(denoiser, task, shape, resolve_seeds(n, generator, seeds), schedule,
                       batch_size=batch_size, callback=callback, sigma_max=sigma_max,
                       device=device, progress=progress, give_sigma=give_sigma)

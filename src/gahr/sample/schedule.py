@@ -13,6 +13,7 @@ gamma_t^2 = ((1 - beta h_t)^2 - (1 - h_t)^2) sigma_t^2, until sigma_t < sigma_L.
 
 import dataclasses
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -20,6 +21,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError
+from .flow import ProbabilityFlow
 from .noise_grid import NoiseGrid, kamb_ganguli
 
 #: `Schedule.stall` watches a sample once its lowest sigma_t is at most this many times sigma_L.
@@ -146,14 +148,50 @@ PRESETS = {
     "deterministic": Schedule(rule="growing", sigma_0=1.0, sigma_L=0.01, h_0=0.01, beta=1.0),
     # Kamb & Ganguli (2025): DDIM, 20 steps, legacy cosine schedule, from pure noise
     "kamb-ganguli": kamb_ganguli(20),
+    # Deterministic probability-flow samplers (sample/flow.py), for conditional models above
+    # all: EDM's Heun on its rho = 7 grid (18 steps, 35 calls) and DDIM (eta = 0) at the same
+    # number of calls.
+    "heun": ProbabilityFlow("heun", num_steps=18),
+    "ddim": ProbabilityFlow("ddim", num_steps=35),
 }
 
 
-def preset(name: str = "kadkhodaie2021", **changes) -> Schedule:
-    """The preset `name` with the non-None `changes` (Schedule fields) applied."""
+def is_ascent(obj) -> bool:
+    """Whether `obj` has a schedule's methods (`sigma_0`, `limit()`, `done(t, sigma)`,
+    `step(t, sigma)`): run by Algorithm 1's loop (`run_ascent`)."""
+    return hasattr(obj, "sigma_0") and all(callable(getattr(obj, m, None))
+                                           for m in ("limit", "done", "step"))
+
+
+def is_sampler(obj) -> bool:
+    """Whether `obj` is a whole sampler: `run(denoiser, shape, seeds, start_mean, **options)`
+    returning a `SampleResult` (as `ProbabilityFlow` does)."""
+    return callable(getattr(obj, "run", None))
+
+
+def register_sampler(name: str, sampler) -> None:
+    """Name a sampler so that `preset(name)`, `gahr sample --sampler NAME`, `[memorization]
+    sampler` and `gahr compare --sampler` find it: a schedule (see `is_ascent`) or a whole
+    sampler (`is_sampler`). A name registered again is replaced."""
+    if not (isinstance(name, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name)):
+        raise ConfigError(f"sampler name {name!r}: use letters, digits, '_' and '-'")
+    if not (is_ascent(sampler) or is_sampler(sampler)):
+        raise ConfigError(f"{type(sampler).__name__} is not a sampler: give a schedule (sigma_0, "
+                          "limit(), done(t, sigma), step(t, sigma)) or an object with run()")
+    PRESETS[name] = sampler
+
+
+def preset(name: str = "kadkhodaie2021", **changes):
+    """The sampler registered as `name` with the non-None `changes` applied (Schedule fields
+    for Algorithm 1; see each sampler's `replace`)."""
     if name not in PRESETS:
         raise ConfigError(f"unknown sampler preset {name!r}; choose one of {', '.join(PRESETS)}")
-    return PRESETS[name].replace(**changes)
+    sampler = PRESETS[name]
+    if any(v is not None for v in changes.values()):
+        if not callable(getattr(sampler, "replace", None)):
+            raise ConfigError(f"sampler {name!r} takes no changes (it has no replace method)")
+        return sampler.replace(**changes)
+    return sampler
 
 
 @dataclass(frozen=True)
@@ -200,8 +238,9 @@ class FixedBudget:
         return h, gamma
 
 
-#: What a sampler takes: Algorithm 1's schedule, the fixed budget or a DDIM noise grid.
-Policy = Schedule | FixedBudget | NoiseGrid
+#: What a sampler takes: Algorithm 1's schedule, the fixed budget, a DDIM noise grid, a
+#: probability-flow sampler (or any object with the schedule's methods, or a whole sampler).
+Policy = Schedule | FixedBudget | NoiseGrid | ProbabilityFlow
 #: The settings that synthesize and solve took as keywords before the Schedule object
 #: (deprecated until 0.2), and the Schedule field each one sets.
 LEGACY_SETTINGS = {"sigma_0": "sigma_0", "sigma_L": "sigma_L", "h_0": "h_0", "beta": "beta",
@@ -215,9 +254,17 @@ def resolve_schedule(schedule, legacy: dict, caller: str) -> Policy:
     if unknown:
         raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
     schedule = PRESETS["kadkhodaie2021"] if schedule is None else schedule
-    if not isinstance(schedule, Schedule | FixedBudget | NoiseGrid):
-        raise ConfigError(f"{caller}: schedule={schedule!r}; pass a gahr.sample.Schedule "
-                          "(e.g. PRESETS['kadkhodaie2024']) or a FixedBudget")
+    if isinstance(schedule, str):
+        schedule = preset(schedule)
+    if not (is_ascent(schedule) or (caller == "synthesize" and is_sampler(schedule))):
+        whole = " or a whole sampler with run() (synthesize only)" * (caller == "synthesize")
+        raise ConfigError(f"{caller}: schedule={schedule!r}; pass a preset name, a "
+                          "gahr.sample.Schedule (e.g. PRESETS['kadkhodaie2024']), a "
+                          "FixedBudget, any object with sigma_0, limit(), done(t, sigma), "
+                          f"step(t, sigma){whole}")
+    if legacy and not isinstance(schedule, Schedule | FixedBudget):
+        raise ConfigError(f"{caller}: the keywords {', '.join(legacy)} change only a Schedule "
+                          "or FixedBudget; change your schedule object instead")
     if legacy:
         warnings.warn(f"{caller}({', '.join(f'{k}=' for k in legacy)}...) is deprecated; pass "
                       f"a Schedule, e.g. {caller}(..., PRESETS['kadkhodaie2021'].replace("
