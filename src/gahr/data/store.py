@@ -21,9 +21,10 @@ import torch.nn.functional as F
 from ..errors import ConfigError, DataError, ShapeError
 from ..io import atomic_path, check_out_file, save_json
 from ._util import check_channels_first, check_count, check_options, merge_options
+from .sources import PATH_KINDS, SOURCES, generate, is_generated, source
 
-SYNTHETIC_SOURCES = ("calpha", "discs")
-NAMED_SOURCES = (*SYNTHETIC_SOURCES, "fashion-mnist")
+#: The named sources (a live view of the registry in `data/sources.py`: `register_source`).
+NAMED_SOURCES = SOURCES
 #: Arguments of the readers and generators that `open_dataset` sets itself: the rest of each
 #: one's parameters are the source's options.
 _SET_HERE = {"n", "size", "seed", "progress", "folder"}
@@ -152,28 +153,12 @@ def resize_images(images: torch.Tensor, size) -> torch.Tensor:
     return out.clamp_(0, 1)
 
 
-def _open_synthetic(source, n, size, seed, options):
-    from . import synthetic
-
-    if n is None:
-        raise ConfigError(f"{source} is generated: give n, the number of images to make "
-                          "(data.num_images in a run config)")
-    if source == "calpha":
-        return synthetic.calpha(n, **({} if size is None else {"size": size}), seed=seed,
-                                **options)
-    images, _ = synthetic.discs(n, **({} if size is None else {"size": size}), seed=seed,
-                                **options)
-    return images
-
-
 def _reader(kind: str):
     """The function that makes or reads a source of this kind (None for an .npy file)."""
     from .folders import load_image_folder
-    from .idx import fashion_mnist
-    from .synthetic import calpha, discs
 
-    return {"calpha": calpha, "discs": discs, "fashion-mnist": fashion_mnist,
-            "folder": load_image_folder, "npy": None}[kind]
+    return {"folder": load_image_folder, "npy": None}[kind] if kind in PATH_KINDS \
+        else source(kind).fn
 
 
 def source_options(source) -> dict[str, inspect.Parameter] | None:
@@ -190,17 +175,17 @@ def source_options(source) -> dict[str, inspect.Parameter] | None:
 
 
 def source_kind(source) -> str:
-    """The kind of a data source: calpha, discs, fashion-mnist, npy or folder (ConfigError for
-    anything else)."""
-    source = str(source)
-    if source in NAMED_SOURCES:
-        return source
-    path = Path(source)
+    """The kind of a data source: a registered name (calpha, discs, fashion-mnist, ...), npy or
+    folder (ConfigError for anything else)."""
+    name = str(source)
+    if name in SOURCES:
+        return name
+    path = Path(name)
     if path.suffix == ".npy":
         return "npy"
     if path.is_dir():
         return "folder"
-    raise ConfigError(f"unknown data source {source!r}; use one of {', '.join(NAMED_SOURCES)}, "
+    raise ConfigError(f"unknown data source {name!r}; use one of {', '.join(SOURCES)}, "
                       "a .npy file made by gahr data make/prepare, or an image folder")
 
 
@@ -208,22 +193,24 @@ def open_dataset(source: str, *, n: int | None = None, size: int | None = None, 
                  **options) -> torch.Tensor:
     """Images float32 (N, C, H, W) in [0, 1] from a named source, a .npy file or a folder.
 
-    `source`: "calpha" or "discs" (generated; n required, `seed` used, options of
-    `gahr.data.synthetic`), "fashion-mnist" (options split, pad, root), a .npy file, or an image
-    folder (options crop, gray, preset). For real data `n` keeps the first n images and a `size`
-    different from the stored one resizes (`resize_images`). Options may also come as one
+    `source`: a registered name (`data/sources.py`): generated ones ("calpha", "discs": n
+    required, `seed` used, options of `gahr.data.synthetic`) and read ones ("fashion-mnist":
+    options split, pad, root), or a .npy file, or an image folder (options crop, gray, preset).
+    For read data `n` keeps the first n images and a `size` different from the stored one
+    resizes (`resize_images`). Options may also come as one
     dict in the shape of a config's `data.options`: `open_dataset(DIR, options={"gray": True})`.
     """
     options = merge_options(options)
     kind = source_kind(source)
-    check_options(kind if kind in ("npy", "folder") else source, options, source_options(source))
-    if kind in SYNTHETIC_SOURCES:
-        return _open_synthetic(kind, n, size, seed, options)
+    check_options(kind if kind in PATH_KINDS else source, options, source_options(source))
+    if is_generated(kind):
+        return generate(kind, n, size, seed, options)[0]
     if kind == "npy":
         images = load_images(source, n)
-    elif kind == "fashion-mnist":
-        from .idx import fashion_mnist
-        images = fashion_mnist(**options)
+    elif kind not in PATH_KINDS:
+        from .sources import check_images
+
+        images = check_images(SOURCES[kind].fn(**options), kind)
     else:  # a folder resizes while reading, so its images may differ in size
         from .folders import load_image_folder
         images = load_image_folder(source, size=size, **options)
@@ -238,21 +225,18 @@ def make_dataset(source: str, out, *, n: int, size: int | None = None, seed=0,
                  dtype: str = "float32", **options) -> dict:
     """Generate n images of a synthetic class into `out` (.npy) with a JSON sidecar; a summary.
 
-    For discs the latent parameters (n, 5) go to OUT.params.npy beside the images.
+    Latent parameters that a generator returns with its images (discs: (n, 5)) go to
+    OUT.params.npy beside them.
     """
-    from . import synthetic
-
-    if source not in SYNTHETIC_SOURCES:
+    if not is_generated(source):
         raise ConfigError(f"cannot make {source!r}; generated classes: "
-                          f"{', '.join(SYNTHETIC_SOURCES)}")
+                          f"{', '.join(k for k, s in SOURCES.items() if s.generated)}")
     check_options(source, options, source_options(source))
     out = check_out_file(out, (".npy",), "image set")
-    sized = {} if size is None else {"size": size}
-    params = None
-    if source == "calpha":
-        images = synthetic.calpha(n, **sized, seed=seed, progress=True, **options)
-    else:
-        images, params = synthetic.discs(n, **sized, seed=seed, **options)
+    if "progress" in inspect.signature(SOURCES[source].fn).parameters:
+        options = {**options, "progress": True}
+    images, params = generate(source, n, size, seed, options)
+    options.pop("progress", None)
     save_images(images, out, dtype)
     summary = {"source": source, "n": n, "shape": list(images.shape), "seed": seed,
                "dtype": dtype, "options": options, "out": str(out)}
@@ -261,6 +245,6 @@ def make_dataset(source: str, out, *, n: int, size: int | None = None, seed=0,
         with atomic_path(params_path) as tmp, open(tmp, "wb") as f:
             np.save(f, params.numpy(), allow_pickle=False)
         summary["params"] = str(params_path)
-        summary["params_columns"] = list(synthetic.DISC_PARAMS)
+        summary["params_columns"] = list(SOURCES[source].param_columns)
     save_json(summary, out.with_suffix(".json"))
     return summary

@@ -28,10 +28,11 @@ def open_images(data: DataConfig) -> torch.Tensor:
 def count_images(data: DataConfig) -> int:
     """How many images `open_images(data)` gives, without generating synthetic ones or reading
     an .npy file's pixels."""
-    from ..data.store import SYNTHETIC_SOURCES, image_count, source_kind
+    from ..data.sources import is_generated
+    from ..data.store import image_count, source_kind
 
     kind = source_kind(data.source)
-    if kind in SYNTHETIC_SOURCES and data.num_images is not None:
+    if is_generated(kind) and data.num_images is not None:
         return data.num_images
     if kind == "npy":
         total = image_count(data.source)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..data import open_dataset
+from ..data import is_generated, open_dataset
 from ..errors import ConfigError
 from ..nets import resolve_model_path
 from ..rundir import RunDir, trained_image_size
@@ -42,7 +42,7 @@ def fresh_test_images(spec, n: int, seed: int = TEST_SEED, size: int | None = No
     source = data.get("source")
     opts = {**(data.get("options") or {}), **(options or {})}
     size = size or data.get("size")
-    if source in ("calpha", "discs"):
+    if is_generated(source or ""):
         images = open_dataset(source, n=n, size=size, seed=seed, **opts)
         shown = ", ".join(f"{k}={v}" for k, v in sorted(opts.items()))
         return images, f"{n} fresh {source} images (seed {seed}{', ' if shown else ''}{shown})"
