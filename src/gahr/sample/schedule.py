@@ -258,9 +258,9 @@ def resolve_schedule(schedule, legacy: dict, caller: str) -> Policy:
         schedule = preset(schedule)
     if not (is_ascent(schedule) or (caller == "synthesize" and is_sampler(schedule))):
         whole = " or a whole sampler with run() (synthesize only)" * (caller == "synthesize")
-        raise ConfigError(f"{caller}: schedule={schedule!r}; pass a preset name, a "
-                          "gahr.sample.Schedule (e.g. PRESETS['kadkhodaie2024']), a "
-                          "FixedBudget, any object with sigma_0, limit(), done(t, sigma), "
+        raise ConfigError(f"{caller}: schedule={schedule!r}; pass a gahr.sample.Schedule "
+                          "(e.g. PRESETS['kadkhodaie2024']), a FixedBudget, a preset name, "
+                          "any object with sigma_0, limit(), done(t, sigma), "
                           f"step(t, sigma){whole}")
     if legacy and not isinstance(schedule, Schedule | FixedBudget):
         raise ConfigError(f"{caller}: the keywords {', '.join(legacy)} change only a Schedule "
