@@ -268,9 +268,15 @@ class MemorizationSection:
     min_contrast: float = 0.02  # sample patches with pixel std <= this are left out (background)
     batch_size: int = 64
     out: str = ""  # analysis dir; "" = <sweep.out>/memorization
+    # models trained elsewhere: a spec template, e.g. "diffusers:runs/ddpm/N{n}_{split}"
+    # ("" = the sweep's own runs; see gahr.workflows.external_models)
+    models: str = ""
 
     def __post_init__(self):
         self.schedule()  # an unknown sampler or an impossible change fails here
+        if self.models and ("{n}" not in self.models or "{split}" not in self.models):
+            raise ConfigError(f"memorization.models={self.models!r} must name {{n}} and "
+                              "{split}, e.g. \"diffusers:runs/ddpm/N{n}_{split}\"")
         if self.num_samples < 1 or self.n_eval < 1 or self.batch_size < 1:
             raise ConfigError("memorization.num_samples, n_eval and batch_size must be >= 1")
         if not self.sigmas or any(not s > 0 for s in self.sigmas):
@@ -281,7 +287,7 @@ class MemorizationSection:
                               "in (0, 1)")
 
     def schedule(self):
-        """The sampler's `gahr.sample.Schedule`: the preset with this section's changes."""
+        """The sampler (`gahr.sample.PRESETS`): the preset with this section's changes."""
         from .sample.schedule import preset
 
         return preset(self.sampler, beta=self.beta, h_0=self.h_0, sigma_L=self.sigma_L)

@@ -96,7 +96,7 @@ def from_diffusers(unet, scheduler, data_range=(-1.0, 1.0), meta: dict | None = 
                       integer_timesteps=learned).eval()
 
 
-@register_loader("diffusers")
+@register_loader("diffusers", path=True)
 def load_diffusers(directory: str, device="cpu", data_range=(-1.0, 1.0)) -> VPDenoiser:
     """`diffusers:DIR` (see the module docstring) on `device`."""
     diffusers = import_diffusers()

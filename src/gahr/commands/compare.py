@@ -96,7 +96,8 @@ def add_machine_args(p) -> None:
                    "per image, or 'all' (default all, as Kamb & Ganguli)")
     p.add_argument("--sampler", help="sampler preset (gahr.sample.PRESETS: deterministic "
                    "(default), kadkhodaie2021, kadkhodaie2024 made deterministic, or "
-                   "kamb-ganguli: DDIM, 20 steps, cosine schedule, from pure noise)")
+                   "kamb-ganguli: DDIM, 20 steps, cosine schedule, from pure noise; heun or "
+                   "ddim: probability flow, for conditional models)")
     p.add_argument("--protocol", choices=sorted(PROTOCOLS), default="gahr",
                    help="defaults for --sampler, --calibrate/--calibration and --samples "
                    "together: gahr (deterministic, mse if --calibrate, 8) or kamb-ganguli "

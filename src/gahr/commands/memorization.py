@@ -19,6 +19,11 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, help="shortcut for --set memorization.seed=...")
     p.add_argument("--analysis-only", action="store_true",
                    help="do not train: fail if a run is missing")
+    p.add_argument("--models", metavar="TEMPLATE",
+                   help="analyse models trained elsewhere instead of training the sweep: a spec "
+                   "template with {n} and {split}, e.g. 'diffusers:runs/ddpm/N{n}_{split}' "
+                   "(shortcut for --set memorization.models=...)")
+    p.add_argument("--sampler", help="shortcut for --set memorization.sampler=... (e.g. heun)")
     p.add_argument("--quiet", action="store_true", help="no training progress bar")
     p.add_argument("--retrain", action="store_true",
                    help="train again (replacing them) the runs saved with other settings than "
@@ -36,8 +41,9 @@ def run(args) -> int:
     from ..workflows.experiment_report import table_lines
 
     overrides = list(args.overrides)
-    if args.seed is not None:
-        overrides.append(f"memorization.seed={args.seed}")
+    for key in ("seed", "models", "sampler"):
+        if getattr(args, key) is not None:
+            overrides.append(f"memorization.{key}={getattr(args, key)}")
     if args.sizes is not None:
         from ..workflows.sizes import parse_sizes, run_sizes
 

@@ -33,15 +33,20 @@ LOADERS: dict[str, Loader] = {}
 _PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9_-]+):(.*)$", re.S)
 
 
-def register_loader(prefix: str, loader: Loader | None = None):
+def register_loader(prefix: str, loader: Loader | None = None, *, path: bool = False):
     """Register `loader(rest, device) -> denoiser` for specs `prefix:rest` (also as a
-    decorator). A prefix registered again is replaced."""
+    decorator). A prefix registered again is replaced. `path=True`: `rest` is a path on disk
+    (`resolve_model_path` gives it), whose config.json, when it is gahr's, names the model's
+    training data as a run dir's does (for `compare`, fresh test images, memorization)."""
+    from .registry import PATH_PREFIXES
+
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]+", prefix):
         raise ConfigError(f"loader prefix {prefix!r}: use letters, digits, '_' or '-' (two or "
                           "more, starting with a letter)")
 
     def add(fn: Loader) -> Loader:
         LOADERS[prefix] = fn
+        (PATH_PREFIXES.add if path else PATH_PREFIXES.discard)(prefix)
         return fn
 
     return add if loader is None else add(loader)

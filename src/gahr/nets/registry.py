@@ -36,9 +36,18 @@ def pretrained_names() -> list[str]:
     return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / WEIGHTS).is_file())
 
 
+#: Loader prefixes whose rest is a path on disk (`register_loader(..., path=True)`): a
+#: directory that, like a run dir, may hold a gahr config.json naming the model's [data].
+PATH_PREFIXES: set[str] = set()
+
+
 def resolve_model_path(spec) -> Path:
-    """A run dir, a `.safetensors` file, or `pretrained:NAME` -> a path on disk."""
+    """A run dir, a `.safetensors` file, `pretrained:NAME` or `PREFIX:PATH` of a path prefix
+    (e.g. `diffusers:DIR`) -> a path on disk."""
     text = str(spec)
+    prefix, _, rest = text.partition(":")
+    if prefix in PATH_PREFIXES and rest:
+        return Path(rest)
     if not text.startswith(PRETRAINED_PREFIX):
         return Path(spec)
     name = text[len(PRETRAINED_PREFIX):]

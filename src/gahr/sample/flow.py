@@ -107,6 +107,17 @@ class ProbabilityFlow:
         """Denoiser calls per sample."""
         return 2 * self.num_steps - 1 if self.method == "heun" else self.num_steps
 
+    def resolved(self, denoiser) -> "ProbabilityFlow":
+        """A copy with the grid's ends fixed to those it takes for `denoiser`: run it on other
+        denoisers (oracles beside a net) and every one starts from the same y_0 of a seed."""
+        grid = self.sigmas(denoiser)
+        return dataclasses.replace(self, sigma_0=float(grid[0]), sigma_L=float(grid[-2]))
+
+    def levels(self, denoiser=None) -> list[float]:
+        """The positive grid levels the denoiser is called at (Heun also calls at each one
+        once more), largest first; without a denoiser, for the defaults of the grid's ends."""
+        return [float(s) for s in self.sigmas(denoiser)[:-1]]
+
     def sigmas(self, denoiser) -> np.ndarray:
         """The grid for `denoiser`, from sigma_0 down to 0."""
         s0 = self.sigma_0 if self.sigma_0 is not None else getattr(denoiser, "sigma_max", None)

@@ -249,9 +249,11 @@ def run_samples(net, models: dict, shape, start_mean: float, settings: CompareSe
     under a tag of everything they depend on: seeds, schedule, start and `keys[name]` (what
     the model is: spec, training data, machine and its patch sizes);
     {name: SampleRecord dict with `samples` (M, C, H, W) and `ok` (M,) bool}."""
-    seeds, found, keys = settings.seeds(), {}, keys or {}
+    seeds, found, keys, schedule = settings.seeds(), {}, keys or {}, settings.schedule()
+    if callable(getattr(schedule, "resolved", None)):  # a flow grid fixed by the net: one y_0
+        schedule = schedule.resolved(net)
     for name, den in {"net": net, **models}.items():
-        tag = json.dumps({"seeds": seeds, "schedule": to_dict(settings.schedule()),
+        tag = json.dumps({"seeds": seeds, "schedule": to_dict(schedule),
                           "start_mean": start_mean, "model": keys.get(name)}, sort_keys=True)
         path = out / f"samples_{name}.npz"
         if path.exists():
@@ -261,7 +263,7 @@ def run_samples(net, models: dict, shape, start_mean: float, settings: CompareSe
                                "ok": torch.from_numpy(saved["ok"]), "calls": saved["calls"]}
                 continue
         t0 = time.perf_counter()
-        r = synthesize(den, shape, len(seeds), settings.schedule(), seeds=seeds,
+        r = synthesize(den, shape, len(seeds), schedule, seeds=seeds,
                        start_mean=start_mean, batch_size=settings.batch_size,
                        give_sigma=None if name in ("net", OTHER) else True)
         found[name] = {"samples": r.samples.detach().cpu(), "ok": r.ok.cpu(),

@@ -30,6 +30,7 @@ from ..train import open_images, run_sweep, select, sweep_jobs
 from ..train.sweep import check_reuse
 from .captions import REPEAT_CORRELATION
 from .experiment_report import write_outputs
+from .external_models import check_external, external_pairs, model_digest
 
 
 def run_experiment(config: ExperimentConfig, out=None, train: bool = True,
@@ -39,7 +40,9 @@ def run_experiment(config: ExperimentConfig, out=None, train: bool = True,
     (skipped with `train=False`: a missing run then fails), then `analyze_sweep`. `out`: the
     sweep root (default `sweep.out`). A run trained with other settings than the config's is
     refused (ConfigError), or with `retrain` trained again. Returns the analysis results."""
-    if train:
+    if train and config.memorization.models:
+        log(f"memorization: models from {config.memorization.models}, none trained here")
+    elif train:
         ran = run_sweep(config, out=out, images=images, progress=progress, log=log,
                         retrain=retrain)
         log(f"memorization: {len(ran)} training job(s) run")
@@ -225,8 +228,9 @@ def _settings(section: MemorizationSection) -> dict:
 
 
 def models_of(jobs: dict) -> dict:
-    """{split: SHA-256 of the run's weights}: which models an N's record was computed from."""
-    return {split: RunDir(job.run_dir).weights_digest() for split, job in sorted(jobs.items())}
+    """{split: SHA-256 of the model's weights}: which models an N's record was computed
+    from."""
+    return {split: model_digest(job.run_dir) for split, job in sorted(jobs.items())}
 
 
 def stale_reason(path: Path, section: MemorizationSection, jobs: dict | None = None
@@ -263,7 +267,11 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
         raise ConfigError("data.n_test=0 leaves no held-out images for the test PSNR and the "
                           "distance to memorization; set data.n_test >= 1")
     pairs = pair_jobs(config, out)
-    check_runs(pairs, config.data)
+    if section.models:  # models trained elsewhere (workflows/external_models.py)
+        pairs = external_pairs(pairs, section.models)
+        check_external(pairs, config.data, resolve_device(config.train.device, "train.device"))
+    else:
+        check_runs(pairs, config.data)
     adir = claim(analysis_dir(config, out), "memorization analysis")
     reasons = {n: stale_reason(adir / f"N{n}.json", section, pairs[n]) for n in pairs}
     todo = [n for n in pairs if reasons[n] is not None]
