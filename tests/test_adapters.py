@@ -165,3 +165,33 @@ def test_ddim_on_the_models_own_table_steps_through_table_timesteps():
     t = torch.cat(seen)
     assert r.failed == [] and len(seen) == 10 and float(t.max()) == 99 and float(t.min()) == 0
     assert torch.allclose(t, t.round(), atol=1e-6)
+
+
+def test_ddim_on_the_table_is_diffusers_ddim():
+    """ProbabilityFlow("ddim") through the table levels of diffusers' DDIMScheduler (eta = 0,
+    "leading" spacing, final alpha 1, no clipping) gives its samples, from the same noise
+    (x_T = sqrt(abar_T) sigma'_T z is the VP form of y_0 = 0.5 + sigma_T z)."""
+    import numpy as np
+
+    from gahr.sample import ProbabilityFlow, synthesize
+
+    unet = tiny_unet(seed=4)
+    ddim = diffusers.DDIMScheduler(num_train_timesteps=100, clip_sample=False,
+                                   set_alpha_to_one=True, timestep_spacing="leading")
+    ddim.set_timesteps(10)
+    steps = ddim.timesteps.tolist()
+    den = from_diffusers(unet, ddim)
+
+    class OnDDIMSteps(ProbabilityFlow):
+        def sigmas(self, denoiser):
+            return np.append(denoiser.table_sigmas[steps], 0.0)
+
+    r = synthesize(den, (1, 8, 8), 3, OnDDIMSteps("ddim", 10), seeds=[0, 1, 2])
+    z = torch.stack([torch.randn((1, 8, 8), generator=torch.Generator().manual_seed(s))
+                     for s in (0, 1, 2)])
+    x = z * float((1 - ddim.alphas_cumprod[steps[0]]).sqrt())
+    with torch.no_grad():
+        for t in ddim.timesteps:
+            x = ddim.step(unet(x, t).sample, t, x, eta=0.0).prev_sample
+    assert steps[:2] == [90, 80] and float((x - z).abs().max()) > 0.1
+    assert float((r.samples - (x + 1) / 2).abs().max()) < 1e-4

@@ -260,6 +260,7 @@ class MemorizationSection:
     beta: float | None = None  # changes to the sampler preset (None: the preset's value)
     h_0: float | None = None
     sigma_L: float | None = None
+    sigma_0: float | None = None
     sigmas: tuple[float, ...] = (5 / 255, 15 / 255, 25 / 255, 50 / 255, 100 / 255)
     n_eval: int = 256  # images for train/test PSNR and distance to memorization
     thresholds: tuple[float, ...] = (0.5, 0.9, 0.95)  # fraction of samples above
@@ -290,7 +291,8 @@ class MemorizationSection:
         """The sampler (`gahr.sample.PRESETS`): the preset with this section's changes."""
         from .sample.schedule import preset
 
-        return preset(self.sampler, beta=self.beta, h_0=self.h_0, sigma_L=self.sigma_L)
+        return preset(self.sampler, beta=self.beta, h_0=self.h_0, sigma_L=self.sigma_L,
+                      sigma_0=self.sigma_0)
 
 
 @dataclass(frozen=True)
