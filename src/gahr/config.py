@@ -25,6 +25,7 @@ from .configfiles import (  # noqa: F401 - re-exported: where they have always b
     to_dict,
 )
 from .errors import ConfigError
+from .snapshot_steps import check_snapshot_spec
 
 Split = Literal["S1", "S2", "all"]
 SPLITS = ("S1", "S2")  # the disjoint pair of the memorization experiment
@@ -191,8 +192,11 @@ class TrainConfig:
     compile: bool = False
     channels_last: Literal["auto", "on", "off"] = "auto"  # auto: on for CPU and CUDA
     threads: int = 0  # torch CPU threads; 0: torch's default (cores / ranks under DDP)
+    # Weights kept along training (`gahr.snapshot_steps`): [100, 1000] or "log:K[:FIRST]".
+    snapshot_steps: str | tuple[int, ...] = ()
 
     def __post_init__(self):
+        check_snapshot_spec(self.snapshot_steps)
         for key, value in RECIPES[self.recipe].items():
             if getattr(self, key) is None:
                 object.__setattr__(self, key, value)

@@ -7,6 +7,8 @@ the image size its model was trained on. Every module finds a run's files throug
     <run>/checkpoint.pt      the state to resume from, loadable with weights_only=True
     <run>/metrics.csv        one row per evaluated epoch
     <run>/figures/           the end-of-run figures
+    <run>/snapshots/         weights along training, `step{S:08d}.safetensors` after global
+                             step S (`train.snapshot_steps`; `gahr.train.snapshots`)
     <run>/complete.json      written last: the SHA-256 of the weights and the run's files
 
 A run is finished when its checkpoint has reached the epochs asked for and its completion
@@ -31,11 +33,11 @@ from .errors import CheckpointError, ConfigError
 from .io import check_out_dir, file_sha256, save_json
 from .nets.registry import MODEL_JSON, WEIGHTS
 
-CONFIG_JSON, CHECKPOINT, METRICS_CSV, FIGURES, COMPLETE = (
-    "config.json", "checkpoint.pt", "metrics.csv", "figures", "complete.json")
+CONFIG_JSON, CHECKPOINT, METRICS_CSV, FIGURES, COMPLETE, SNAPSHOTS = (
+    "config.json", "checkpoint.pt", "metrics.csv", "figures", "complete.json", "snapshots")
 
 __all__ = ["CHECKPOINT", "COMPLETE", "CONFIG_JSON", "FIGURES", "METRICS_CSV", "MODEL_JSON",
-           "RunDir", "WEIGHTS", "trained_image_size"]
+           "RunDir", "SNAPSHOTS", "WEIGHTS", "trained_image_size"]
 
 
 def trained_image_size(meta: dict, data: dict | None = None) -> tuple[int, int] | None:
@@ -66,6 +68,18 @@ class RunDir:
     metrics_csv = property(lambda self: self.path / METRICS_CSV)
     figures = property(lambda self: self.path / FIGURES)
     complete = property(lambda self: self.path / COMPLETE)
+    snapshots = property(lambda self: self.path / SNAPSHOTS)
+
+    def snapshot(self, step: int) -> Path:
+        """The weights file of the snapshot after global step `step`."""
+        return self.snapshots / f"step{int(step):08d}.safetensors"
+
+    def snapshot_steps(self) -> list[int]:
+        """Global steps of the snapshots on disk, ascending."""
+        if not self.snapshots.is_dir():
+            return []
+        return sorted(int(p.stem[4:]) for p in self.snapshots.glob("step*.safetensors")
+                      if p.stem[4:].isdigit())
 
     def check_writable(self) -> "RunDir":
         """OutputError unless the path is new, empty or a run dir (config.json or
@@ -79,8 +93,9 @@ class RunDir:
         for path in (self.complete, self.config_json, self.weights, self.model_json,
                      self.checkpoint, self.metrics_csv):
             path.unlink(missing_ok=True)
-        if self.figures.is_dir():
-            shutil.rmtree(self.figures)
+        for folder in (self.figures, self.snapshots):
+            if folder.is_dir():
+                shutil.rmtree(folder)
         with contextlib.suppress(OSError):
             self.path.rmdir()
 

@@ -14,7 +14,9 @@ from .records import check_records
 # Settings that may change between a run and its resumption without changing its result.
 # `train.epochs` may grow (training is extended) when the learning rate does not depend on it
 # (see `config_changes`).
-RESUMABLE_CHANGES = {"epochs", "device", "threads", "compile", "eval_every"}
+# `snapshot_steps` adds files, never changes the weights; a run already past a new snapshot step
+# cannot write it (`gahr dynamics` says so).
+RESUMABLE_CHANGES = {"epochs", "device", "threads", "compile", "eval_every", "snapshot_steps"}
 #: Learning-rate schedules under which a run trained for E epochs is the first E epochs of a
 #: longer run ("cosine" spreads its decay over train.epochs, so it changes with it).
 EXTENSIBLE_SCHEDULES = ("halving",)

@@ -30,6 +30,7 @@ from .metrics import MetricsLog, evaluate, read_metrics, sigma_label, summarize
 from .noise import epoch_order, sample_sigmas
 from .objective import eval_denoiser, loss_key, objective_of, probe
 from .recipe import initialize, learning_rate
+from .snapshots import Snapshots
 
 CALIBRATION_BATCHES = 16  # training batches that set the weight average's BF-norm sds
 
@@ -66,6 +67,7 @@ class _Run:
     consistent: bool = True  # False while a step is half done: no checkpoint then
     started: float = 0.0  # wall clock at the start of the epoch (or of its resumption)
     saved_at: tuple[int, int] | None = None  # (epoch, step) of the last checkpoint written
+    snapshots: Snapshots | None = None  # weights kept along training (rank 0 only)
 
 
 @holds_locks
@@ -105,6 +107,7 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
     if d.is_main:
         save_config(config, run_dir / CONFIG_JSON)
     run = _make_run(net, data, tc, d, steps=max(1, tc.samples_per_epoch // tc.batch_size))
+    run.snapshots = Snapshots.of(run_dir, tc, run.steps, data.train) if d.is_main else None
     ckpt = load_checkpoint(run_dir)
     if ckpt is not None:
         _restore(run, ckpt)
@@ -239,6 +242,9 @@ def _train_epoch(run: _Run, tc, d, stop, callbacks, progress) -> None:
             run.loss_count += 1
             run.step += 1
             run.consistent = True
+            if run.snapshots and run.snapshots.due(run.epoch * steps + run.step):
+                run.snapshots.write(_evaluated_net(run, tc), run.epoch * steps + run.step)
+                run.net.train()
             bar.update()
             if run.step % 10 == 0 or run.step == steps:
                 bar.set_postfix(_progress_fields(loss.item(), pixels, tc))  # .item(): a sync
