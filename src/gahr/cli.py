@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Commands whose finished parts stay on disk and are skipped (or resumed) on a rerun.
-RESUMING = ("demo", "memorization", "reproduce", "sample", "sweep", "train")
+RESUMING = ("demo", "dynamics", "memorization", "reproduce", "sample", "sweep", "train")
 
 
 def interrupt_message(command: str, detail: str = "") -> str:

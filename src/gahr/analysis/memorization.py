@@ -215,8 +215,8 @@ def _patches(images: torch.Tensor, patch_size: int, stride: int) -> torch.Tensor
     return F.unfold(images, kernel_size=patch_size, stride=stride).permute(2, 0, 1)
 
 
-def ratio_test_fraction(distances, ratio: float = 1 / 3) -> float:
-    """Fraction of samples memorized by Gu et al. (2023)'s test: d_1 < ratio * d_2.
+def ratio_test(distances, ratio: float = 1 / 3) -> torch.Tensor:
+    """Which samples Gu et al. (2023)'s test calls memorized: d_1 < ratio * d_2, (M,) bool.
 
     `distances` (M, >= 2): pixel L2 distances to the nearest and second-nearest training image
     (`nearest_neighbors(..., k=2, metric="l2").values`). Exact duplicates in the training set
@@ -226,7 +226,12 @@ def ratio_test_fraction(distances, ratio: float = 1 / 3) -> float:
     if distances.dim() != 2 or distances.shape[1] < 2 or len(distances) == 0:
         raise ShapeError(f"the ratio test needs (samples, >= 2) distances, got "
                          f"{tuple(distances.shape)}; search with k=2 and metric='l2'")
-    return float((distances[:, 0] < ratio * distances[:, 1]).double().mean())
+    return distances[:, 0] < ratio * distances[:, 1]
+
+
+def ratio_test_fraction(distances, ratio: float = 1 / 3) -> float:
+    """Fraction of samples memorized by Gu et al. (2023)'s test (`ratio_test`): f_mem."""
+    return float(ratio_test(distances, ratio).double().mean())
 
 
 def fraction_above(similarities, threshold: float) -> float:

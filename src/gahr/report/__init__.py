@@ -18,9 +18,10 @@ from .errors import ReportError
 from .figures import image_panel, save_image_grid
 from .html import render_html
 from .manifest import Report, build_report, load_manifest, validate_manifest
+from .phase import phase_diagram
 from .plots import histogram, line_plot, panel_plot, spectrum_plot
 from .redraw import redraw
 
 __all__ = ["Report", "ReportError", "build_report", "eigenvector_grid", "eigenvector_strip",
-           "histogram", "image_panel", "line_plot", "load_manifest", "panel_plot", "redraw",
-           "render_html", "save_image_grid", "spectrum_plot", "validate_manifest"]
+           "histogram", "image_panel", "line_plot", "load_manifest", "panel_plot", "phase_diagram",
+           "redraw", "render_html", "save_image_grid", "spectrum_plot", "validate_manifest"]

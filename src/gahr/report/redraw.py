@@ -4,12 +4,13 @@ from pathlib import Path
 
 from .eigen_figures import eigenvector_grid, eigenvector_strip
 from .figures import image_panel, save_image_grid
+from .phase import phase_diagram
 from .plots import histogram, line_plot, panel_plot, spectrum_plot
 from .sidecar import load_data
 
 _DRAWERS = {f.__name__: f for f in (save_image_grid, image_panel, line_plot, panel_plot,
                                     histogram, spectrum_plot, eigenvector_grid,
-                                    eigenvector_strip)}
+                                    eigenvector_strip, phase_diagram)}
 
 
 def redraw(png_path, out=None) -> Path:

@@ -158,6 +158,14 @@ _DISCS = {
                     "configs/paper/discs80_unet.toml"),
 }
 
+# Memorization in time (not in the paper: Bonnaire, Urfin, Biroli & Mezard, NeurIPS 2025): the
+# S1/S2 sweep keeps log-spaced snapshots; f_mem, tau_mem(N), tau_gen and the Gaussian share.
+_DYNAMICS = {
+    "cpu": Recipe(steps=(("dynamics", "configs/dynamics/fashion16.toml", "--out",
+                          "runs/fashion16-dynamics"),),
+                  preset="configs/dynamics/fashion16.toml", needs=(_FASHION,)),
+}
+
 RESULTS = (
     Result("memorization-grid", "Fig. 1: same-seed samples of denoisers trained on disjoint S1, "
            "S2 of N images, beside each sample's nearest training image, for growing N", _SWEEP),
@@ -179,6 +187,9 @@ RESULTS = (
     Result("jacobian-symmetry", "how symmetric J(y) is (the shrinkage reading needs it): "
            "||J - J^T|| against ||J||, ||I - J||, the retained subspace and J y, per noise level",
            _SYMMETRY),
+    Result("memorization-in-time", "beyond the paper: when training makes the denoiser memorize "
+           "(tau_mem against N, Bonnaire et al. 2025), when it generalizes best (tau_gen), and "
+           "how much of it the training set's Gaussian denoiser explains", _DYNAMICS),
 )
 
 

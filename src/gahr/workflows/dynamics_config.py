@@ -1,0 +1,66 @@
+"""`[dynamics]`: the settings of `gahr dynamics` beside the experiment's sections."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import ExperimentConfig, load_config
+from ..configfiles import read_toml
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DynamicsSection:
+    """`[dynamics]`: how tau_mem and tau_gen are read off the snapshots' measurements.
+
+    Sampling, noise levels, the ratio of the ratio test and the evaluation images are those of
+    `[memorization]`.
+    """
+
+    # f_mem (both models' samples pooled) above which a model counts as memorizing: tau_mem is
+    # the first step past it; the onset N (`--widths`) is where the last snapshot crosses it.
+    threshold: float = 0.25
+    # tau_gen: the first step at which the test PSNR (mean over memorization.sigmas) is within
+    # this many dB of its best over the snapshots.
+    gen_margin_db: float = 0.5
+    out: str = ""  # output dir; "" = the sweep root (sweep.out or --out)
+
+    def __post_init__(self):
+        if not 0 <= self.threshold < 1:
+            raise ConfigError(f"dynamics.threshold={self.threshold} must be in [0, 1): a "
+                              "fraction of samples")
+        if not self.gen_margin_db > 0:
+            raise ConfigError(f"dynamics.gen_margin_db={self.gen_margin_db} must be > 0 (dB)")
+
+
+@dataclass(frozen=True)
+class DynamicsConfig(ExperimentConfig):
+    """An experiment whose runs keep snapshots: `[data] [model] [train] [sweep] [memorization]
+    [dynamics]`."""
+
+    dynamics: DynamicsSection = field(default_factory=DynamicsSection)
+
+
+def load_dynamics(path, overrides=()) -> DynamicsConfig:
+    """Read a dynamics TOML (with `--set section.key=value` overrides) and check that its runs
+    keep snapshots."""
+    if path is not None and "sweep" not in read_toml(path):
+        raise ConfigError(f"{path} has no [sweep] section; `gahr dynamics` needs [sweep] n_train "
+                          "and splits = [\"S1\", \"S2\"]")
+    config = load_config(path, overrides, cls=DynamicsConfig)
+    if not config.train.snapshot_steps:
+        raise ConfigError("train.snapshot_steps is empty: `gahr dynamics` measures the weights "
+                          "kept along training; set e.g. train.snapshot_steps = \"log:12:20\"")
+    return config
+
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+QUICK_PRESET = PRESET_DIR / "dynamics_quick.toml"
+
+
+def dynamics_config(path=None, quick: bool = False, overrides=()) -> DynamicsConfig:
+    """The config of `gahr dynamics`: the TOML at `path`, or with `quick` the embedded toy
+    preset; exactly one of them."""
+    if quick == (path is not None):
+        raise ConfigError("give a dynamics TOML or --quick (the embedded toy preset), not both "
+                          "and not neither")
+    return load_dynamics(QUICK_PRESET if quick else path, overrides)

@@ -1,0 +1,87 @@
+"""`gahr dynamics`: the workflow on the toy preset, resuming, refusals, the CLI."""
+
+import json
+
+import pytest
+
+from gahr.cli import main
+from gahr.errors import ConfigError
+from gahr.rundir import RunDir
+from gahr.train import run_sweep
+from gahr.workflows.dynamics import run_dynamics
+from gahr.workflows.dynamics_config import dynamics_config
+
+# The quick preset cut to seconds: 2 x 2 runs of 60 steps, 3 snapshots, 4 samples per model.
+SMALL = ["train.epochs=2", "train.samples_per_epoch=480", "train.snapshot_steps=\"log:3:15\"",
+         "sweep.n_train=[4, 16]", "memorization.num_samples=4", "memorization.n_eval=8"]
+
+
+def test_small_study_writes_rows_times_figures_and_resumes(tmp_path):
+    config = dynamics_config(quick=True, overrides=SMALL)
+    logs = []
+    out = run_dynamics(config, out=tmp_path, progress=False, log=logs.append)
+    saved = json.loads((tmp_path / "dynamics.json").read_text())
+    assert saved["steps"] == out["steps"] == [15, 30, 60]
+    assert len(saved["rows"]) == 2 * 2 * 3  # one per (N, split, step)
+    for row in saved["rows"]:
+        assert {"n", "split", "step", "f_mem", "psnr_gap", "gaussian_share",
+                "distance_to_memorization", "same_seed_similarity"} <= set(row)
+        assert row["f_mem"] is None or 0 <= row["f_mem"] <= 1
+    assert set(saved["tau_mem"]) == set(saved["tau_gen"]) == {"4", "16"}
+    assert "exponent" in saved and "definitions" in saved
+    for name in ("phase.png", "curves.png", "gaussian_share.png"):
+        assert (tmp_path / "figures" / name).stat().st_size > 0
+    assert "Memorization in time" in (tmp_path / "report.html").read_text()
+    assert json.loads((tmp_path / "dynamics_config.json").read_text())["dynamics"]
+    records = sorted((tmp_path / "records").glob("*.json"))
+    stamps = [p.stat().st_mtime_ns for p in records]
+    logs.clear()
+    again = run_dynamics(config, out=tmp_path, progress=False, log=logs.append)
+    assert [p.stat().st_mtime_ns for p in records] == stamps  # nothing measured again
+    assert any("6 of 6" in line for line in logs)
+    assert again["rows"] == saved["rows"]
+
+
+def test_a_run_finished_without_the_snapshots_is_refused(tmp_path):
+    config = dynamics_config(quick=True, overrides=[*SMALL, "sweep.n_train=[4]",
+                                                    "memorization.num_samples=1"])
+    run_sweep(config, out=tmp_path, progress=False, log=lambda _: None)
+    run = RunDir(tmp_path / "N4_S1")
+    run.snapshot(30).unlink()
+    with pytest.raises(ConfigError, match=r"without snapshots at steps \[30\].*--retrain"):
+        run_dynamics(config, out=tmp_path, progress=False, log=lambda _: None)
+    run_dynamics(config, out=tmp_path, progress=False, log=lambda _: None, retrain=True)
+    assert run.snapshot_steps() == [15, 30, 60]
+
+
+def test_cli_dry_run_and_bad_input(tmp_path, capsys):
+    assert main(["dynamics", "--quick", "--dry-run", "--out", str(tmp_path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["dynamics"]["threshold"] > 0 and printed["train"]["snapshot_steps"]
+    assert main(["dynamics", "--out", str(tmp_path)]) == 2  # neither a config nor --quick
+    assert main(["dynamics", "--quick", "--set", "train.snapshot_steps=\"\""]) == 2
+    assert main(["dynamics", "--quick", "--widths", "8,x", "--out", str(tmp_path)]) == 2
+
+
+@pytest.mark.slow
+def test_quick_f_mem_grows_in_time_at_small_n_and_stays_lower_at_large_n(tmp_path, capsys):
+    assert main(["dynamics", "--quick", "--out", str(tmp_path), "--quiet"]) == 0
+    out = json.loads((tmp_path / "dynamics.json").read_text())
+    small, large = (str(n) for n in (min(out["ns"]), max(out["ns"])))
+    curve_small, curve_large = out["f_mem"][small]["curve"], out["f_mem"][large]["curve"]
+    assert curve_small[-1] > curve_small[0] + 0.25  # memorization sets in along training
+    assert out["tau_mem"][small]["reached"]
+    assert max(curve_large) < curve_small[-1]  # the large N memorizes less, at every time
+    assert not out["tau_mem"][large]["reached"]
+
+
+def test_dynamics_presets_load_and_keep_snapshots():
+    from pathlib import Path
+
+    from gahr.workflows.dynamics_config import load_dynamics
+
+    presets = sorted((Path(__file__).parents[1] / "configs" / "dynamics").glob("*.toml"))
+    assert presets
+    for path in presets:
+        config = load_dynamics(path)
+        assert config.train.snapshot_steps and set(config.sweep.splits) == {"S1", "S2"}

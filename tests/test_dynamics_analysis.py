@@ -1,0 +1,100 @@
+"""Memorization in time, the analysis layer: crossing times, tau_mem, exponent, Gaussian share."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gahr.analysis import memorization as mem
+from gahr.analysis.dynamics import (
+    crossing_step,
+    exponent,
+    gaussian_share,
+    onset_n,
+    tau_gen,
+    tau_mem,
+)
+from gahr.errors import DataError
+from gahr.oracles import GaussianFitOracle
+
+
+def test_crossing_is_interpolated_in_log_steps():
+    assert crossing_step([10, 100, 1000], [0.0, 0.4, 0.8], 0.2) == pytest.approx(math.sqrt(1000))
+    assert crossing_step([10, 100, 1000], [0.5, 0.6, 0.7], 0.2) == 10  # already at the first
+    assert crossing_step([10, 100, 1000], [0.0, 0.1, 0.2], 0.2) is None  # "exceeds": strictly
+    with pytest.raises(DataError):
+        crossing_step([100, 10], [0, 1], 0.5)
+
+
+def test_tau_mem_and_its_interval():
+    steps = [10, 100, 1000, 10000]
+    flags = np.zeros((4, 40))
+    flags[2:, :] = 1  # every sample a copy from step 1000 on
+    found = tau_mem(steps, flags, 0.5, n_resamples=200)
+    # f_mem jumps 0 -> 1 between 100 and 1000: crossing 0.5 halfway in log steps
+    assert found["value"] == pytest.approx(math.sqrt(100 * 1000))
+    assert found["low"] == pytest.approx(found["value"]) == pytest.approx(found["high"])
+    flags[2, 20:] = 0  # f_mem exactly 0.5 at step 1000 (not above): it crosses right after
+    found = tau_mem(steps, flags, 0.5, n_resamples=500)
+    assert found["value"] == pytest.approx(1000)
+    # resamples with more copies at step 1000 cross before it, those with fewer after it
+    assert 100 < found["low"] < 1000 < found["high"] < 10000
+    never = tau_mem(steps, np.zeros((4, 10)), 0.5, n_resamples=50)
+    assert never["value"] is None and not never["reached"] and never["high"] is None
+
+
+def test_exponent_recovers_a_power_law_with_an_interval():
+    ns = [4, 8, 16, 32]
+    taus = [30.0 * n ** 1.0 for n in ns]
+    rng = np.random.default_rng(0)
+    reps = [t * np.exp(rng.normal(0, 0.1, 400)) for t in taus]
+    e = exponent(ns, taus, reps)
+    assert e["value"] == pytest.approx(1.0) and e["n"] == 4
+    assert e["low"] < 1.0 < e["high"] and e["high"] - e["low"] < 0.5
+    reps[0][:100] = np.inf  # a quarter of the resamples never cross: no honest interval
+    assert exponent(ns, taus, reps)["low"] is None
+    assert exponent([4], [10.0]) is None
+
+
+def test_tau_gen_is_where_the_test_psnr_nears_its_best():
+    steps = [10, 100, 1000, 10000]
+    assert tau_gen(steps, [20.0, 24.0, 25.0, 23.0], 1.0) == pytest.approx(100)
+    assert tau_gen(steps, [20.0, 24.0, 25.0, 23.0], 0.5) == pytest.approx(
+        math.exp(math.log(100) + 0.5 * math.log(10)))  # 24.5 halfway from 24 to 25
+
+
+def test_onset_n_is_where_the_final_f_mem_falls_through_the_threshold():
+    found = onset_n([2, 4, 8, 16], [1.0, 0.8, 0.1, 0.0], 0.5)
+    assert found == pytest.approx(math.exp(math.log(4) + 0.3 / 0.7 * math.log(2)))
+    assert onset_n([2, 4], [0.9, 0.8], 0.5) is None  # every N memorizes: outside the sweep
+    assert onset_n([2, 4], [0.1, 0.0], 0.5) is None
+
+
+def test_ratio_test_flags_each_sample():
+    d = torch.tensor([[1.0, 4.0], [1.0, 2.0], [0.0, 0.0]])
+    assert mem.ratio_test(d).tolist() == [True, False, False]
+    assert mem.ratio_test_fraction(d) == pytest.approx(1 / 3)
+
+
+def test_gaussian_share_is_one_for_the_wiener_denoiser_and_exact_for_a_scaled_one():
+    g = torch.Generator().manual_seed(0)
+    train = torch.rand(20, 1, 4, 4, generator=g)
+    test = torch.rand(12, 1, 4, 4, generator=g)
+    oracle = GaussianFitOracle(train)
+    sigmas = [0.1, 0.5]
+
+    def wiener(y, sigma=None):
+        return oracle.wiener(y, sigma)
+
+    wiener.blind = False
+    assert all(v == pytest.approx(1.0) for v in
+               gaussian_share(wiener, oracle, test, sigmas, seed=1).values())
+    mu = oracle.mean.view(1, 1, 4, 4).float()
+
+    def doubled(y, sigma=None):  # mu + 2 (G(y) - mu): share 1 - (1 - 2)^2 / 2^2 = 0.75
+        return mu + 2 * (oracle.wiener(y, sigma) - mu)
+
+    doubled.blind = False
+    for v in gaussian_share(doubled, oracle, test, sigmas, seed=1).values():
+        assert v == pytest.approx(0.75, abs=1e-5)
