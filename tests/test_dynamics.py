@@ -13,7 +13,8 @@ from gahr.workflows.dynamics_config import dynamics_config
 
 # The quick preset cut to seconds: 2 x 2 runs of 60 steps, 3 snapshots, 4 samples per model.
 SMALL = ["train.epochs=2", "train.samples_per_epoch=480", "train.snapshot_steps=\"log:3:15\"",
-         "sweep.n_train=[4, 16]", "memorization.num_samples=4", "memorization.n_eval=8"]
+         "sweep.n_train=[4, 16]", "sweep.workers=1", "memorization.num_samples=4",
+         "memorization.n_eval=8"]
 
 
 def test_small_study_writes_rows_times_figures_and_resumes(tmp_path):

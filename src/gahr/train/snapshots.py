@@ -10,10 +10,10 @@ write again: a resumed run keeps it and writes only the missing ones after its c
 import json
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save as save_bytes
 from torch import nn
 
-from ..io import atomic_path
+from ..io import write_bytes
 from ..nets.registry import describe
 from ..rundir import RunDir
 from ..snapshot_steps import snapshot_schedule
@@ -47,5 +47,5 @@ class Snapshots:
         """Save `net`'s weights as the snapshot after global step `step` (atomically)."""
         meta = {**getattr(net, "meta", {}), **self.meta, "step": int(step)}
         state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
-        with atomic_path(self.run.snapshot(step)) as tmp:
-            save_file(state, str(tmp), metadata={"gahr": json.dumps(describe(net, meta))})
+        write_bytes(self.run.snapshot(step),
+                    save_bytes(state, metadata={"gahr": json.dumps(describe(net, meta))}))

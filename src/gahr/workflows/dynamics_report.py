@@ -155,9 +155,19 @@ def phase_caption(out: dict) -> str:
     """What the phase diagram shows, from the numbers."""
     ns = [n for n in out["ns"] if n != "all"]
     taus = {n: out["tau_mem"][str(n)] for n in ns}
-    parts = [f"N = {n}: tau_mem {_fmt(t['value'])} [{_fmt(t['low'])}, {_fmt(t['high'])}]"
-             for n, t in taus.items()]
-    text = "Colour: f_mem at each snapshot. " + "; ".join(parts) + "."
+    last = out["steps"][-1]
+
+    def one(n, t):
+        if t["value"] is None:
+            return (f"N = {n}: f_mem stays at or below {t['threshold']:g} up to step {last} "
+                    f"(last: {out['f_mem'][str(n)]['value']:.2f})")
+        high = f"{t['high']:.0f}" if t["high"] is not None else f"beyond step {last}"
+        low = f"{t['low']:.0f}" if t["low"] is not None else f"beyond step {last}"
+        return f"N = {n}: tau_mem {t['value']:.0f} [{low}, {high}]"
+
+    parts = [one(n, t) for n, t in taus.items()]
+    text = ("Colour: f_mem at each snapshot; dots: tau_mem (f_mem first above "
+            f"{taus[ns[0]]['threshold']:g}) with its 95% interval. " + "; ".join(parts) + ".")
     e = out["exponent"]
     if e is not None:
         ci = (f" [{e['low']:.2f}, {e['high']:.2f}]" if e["low"] is not None
