@@ -10,6 +10,7 @@ from gahr.analysis import memorization as mem
 from gahr.analysis.dynamics import (
     crossing_step,
     exponent,
+    f_mem_curve,
     gaussian_share,
     onset_n,
     tau_gen,
@@ -98,3 +99,13 @@ def test_gaussian_share_is_one_for_the_wiener_denoiser_and_exact_for_a_scaled_on
     doubled.blind = False
     for v in gaussian_share(doubled, oracle, test, sigmas, seed=1).values():
         assert v == pytest.approx(0.75, abs=1e-5)
+
+
+def test_failed_samples_are_left_out_of_f_mem_and_tau_mem():
+    nan = np.nan
+    flags = np.array([[0, 0, nan, nan], [1, nan, nan, 0], [1, 1, nan, 1]], dtype=float)
+    assert np.allclose(f_mem_curve(flags), [0, 0.5, 1])
+    assert np.isnan(f_mem_curve([[nan, nan]]))[0]
+    found = tau_mem([10, 100, 1000], flags, 0.25, n_resamples=100)
+    # f_mem 0 -> 0.5 between steps 10 and 100: 0.25 is crossed halfway in log steps
+    assert found["value"] == pytest.approx(math.sqrt(10 * 100))

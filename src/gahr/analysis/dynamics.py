@@ -57,6 +57,8 @@ def crossing_step(steps, values, threshold: float) -> float | None:
     if i == 0:
         return float(t[0])
     v0, v1 = v[i - 1], v[i]
+    if not np.isfinite(v0):  # nothing measured just before: the crossing is this snapshot
+        return float(t[i])
     frac = (threshold - v0) / (v1 - v0) if v1 != v0 else 1.0
     return float(math.exp(math.log(t[i - 1]) + frac * (math.log(t[i]) - math.log(t[i - 1]))))
 
@@ -69,7 +71,8 @@ def f_mem_interval(memorized, seed: int = 0) -> dict | None:
 
 def tau_mem(steps, memorized, threshold: float, level: float = 0.95,
             n_resamples: int = N_RESAMPLES, seed: int = 0) -> dict:
-    """tau_mem from `memorized` (snapshots, samples) flags with its bootstrap interval.
+    """tau_mem from `memorized` (snapshots, samples) flags with its bootstrap interval; NaN
+    flags (failed samples) are left out of f_mem.
 
     Returns {"value", "low", "high", "reached", "replicates"}: value None when f_mem never
     exceeds `threshold`; low/high the percentile interval of the resampled tau_mem (inf where a
@@ -79,16 +82,25 @@ def tau_mem(steps, memorized, threshold: float, level: float = 0.95,
     flags = np.asarray(memorized, dtype=np.float64)
     if flags.ndim != 2 or flags.shape[1] == 0:
         raise DataError(f"memorized flags must be (snapshots, samples), got {flags.shape}")
-    value = crossing_step(steps, flags.mean(axis=1), threshold)
+    value = crossing_step(steps, f_mem_curve(flags), threshold)
     rng = np.random.default_rng(seed)
     cols = rng.integers(0, flags.shape[1], size=(int(n_resamples), flags.shape[1]))
-    curves = flags[:, cols].mean(axis=2).T  # (resamples, snapshots)
+    curves = f_mem_curve(flags[:, cols], axis=2).T  # (resamples, snapshots)
     reps = np.array([crossing_step(steps, c, threshold) or math.inf for c in curves])
     tail = (1 - level) / 2
     # no interpolation between order statistics: an unreached resample is inf, not a number
     low, high = np.quantile(reps, [tail, 1 - tail], method="inverted_cdf")
     return {"value": value, "low": _finite(low), "high": _finite(high),
             "reached": value is not None, "threshold": threshold, "replicates": reps}
+
+
+def f_mem_curve(flags, axis: int = 1) -> np.ndarray:
+    """f_mem per snapshot: the mean of 0/1 flags over `axis` (the samples), NaN flags (failed
+    samples) left out; NaN where every sample failed."""
+    flags = np.asarray(flags, dtype=np.float64)
+    counts = np.isfinite(flags).sum(axis=axis)
+    sums = np.nansum(flags, axis=axis)
+    return np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
 
 
 def _finite(x: float) -> float | None:

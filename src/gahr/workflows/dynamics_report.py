@@ -23,9 +23,9 @@ from .dynamics_config import DynamicsConfig
 
 def pooled_flags(records: list[dict]) -> np.ndarray:
     """(snapshots, 2 x samples) ratio-test flags of both models, snapshots in the records'
-    order; a failed sample counts as not memorized (it copies nothing)."""
-    return np.array([[bool(f) for s in SPLITS for f in r[s]["memorized"]] for r in records],
-                    dtype=np.float64)
+    order; NaN for a failed sample (left out of f_mem, as in each model's own f_mem)."""
+    return np.array([[np.nan if f is None else float(f) for s in SPLITS
+                      for f in r[s]["memorized"]] for r in records], dtype=np.float64)
 
 
 def _mean(values) -> float | None:
@@ -65,7 +65,7 @@ def summarize(records: list[dict], config: DynamicsConfig) -> dict:
         replicates[n] = found.pop("replicates")
         out["tau_mem"][str(n)] = found
         out["f_mem"][str(n)] = dyn.f_mem_interval(flags[-1], seed=seed) | {
-            "curve": flags.mean(axis=1).tolist()}
+            "curve": [None if np.isnan(v) else float(v) for v in dyn.f_mem_curve(flags)]}
         test = [_mean(row["test_psnr"] for row in rows if row["n"] == n and row["step"] == s)
                 for s in steps]
         out["test_psnr"][str(n)] = test
@@ -114,7 +114,8 @@ def _figures(fig_dir: Path, out: dict, config: DynamicsConfig) -> dict:
 
     taus = [out["tau_mem"][str(n)] for n in ns]
     phase = phase_diagram(
-        fig_dir / "phase.png", steps, ns, [out["f_mem"][str(n)]["curve"] for n in ns],
+        fig_dir / "phase.png", steps, ns, [[nan(v) for v in out["f_mem"][str(n)]["curve"]]
+                                            for n in ns],
         "Memorized fraction over training time and N",
         tau_mem=[nan(t["value"]) for t in taus],
         tau_mem_interval=[[nan(t["low"]) for t in taus], [nan(t["high"]) for t in taus]],
