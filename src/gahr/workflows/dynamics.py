@@ -10,7 +10,6 @@ rerun while its settings and snapshot files are unchanged. From the records
 figures and `report.html`. The definitions are in `gahr.analysis.dynamics`.
 """
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -18,10 +17,10 @@ import torch
 
 from ..analysis import memorization as mem
 from ..analysis.dynamics import f_mem_interval, gaussian_share
-from ..config import SPLITS, save_config, to_dict
+from ..config import SPLITS, save_config
 from ..devices import resolve_device, torch_threads
 from ..errors import ConfigError
-from ..io import save_json
+from ..io import file_sha256, save_json
 from ..metrics import sigma_label
 from ..nets import load_denoiser
 from ..oracles import GaussianFitOracle
@@ -30,7 +29,15 @@ from ..snapshot_steps import snapshot_schedule
 from ..train import open_images, run_sweep, select
 from .dynamics_config import DynamicsConfig
 from .dynamics_report import write_outputs
-from .experiment import _per_sample, _plain, check_runs, pair_jobs, sample_pair
+from .experiment import (
+    _per_sample,
+    _plain,
+    _settings,
+    check_runs,
+    pair_jobs,
+    sample_pair,
+    stale_reason,
+)
 
 RECORDS = "records"
 
@@ -107,34 +114,15 @@ def _record_path(root: Path, n, step: int) -> Path:
     return root / RECORDS / f"N{n}_step{step:08d}.json"
 
 
-def _settings(config: DynamicsConfig) -> dict:
-    settings = to_dict(config.memorization)
-    settings.pop("out")
-    return settings
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _models(jobs: dict, step: int) -> dict:
-    return {split: _digest(RunDir(job.run_dir).snapshot(step)) for split, job in jobs.items()}
+    return {split: file_sha256(RunDir(job.run_dir).snapshot(step))
+            for split, job in sorted(jobs.items())}
 
 
 def _stale(root: Path, n, step: int, jobs: dict, config: DynamicsConfig) -> str | None:
     """Why the record of (n, step) must be measured (again); None when it is up to date."""
-    path = _record_path(root, n, step)
-    if not path.exists():
-        return "missing"
-    try:
-        record = json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return "unreadable"
-    if record.get("settings") != json.loads(json.dumps(_settings(config))):
-        return "other settings"
-    if record.get("models") != _models(jobs, step):
-        return "other snapshots"
-    return None
+    return stale_reason(_record_path(root, n, step), config.memorization,
+                        models=_models(jobs, step))
 
 
 def measure_snapshot(n, step: int, jobs: dict, images: torch.Tensor, config: DynamicsConfig,
@@ -145,7 +133,7 @@ def measure_snapshot(n, step: int, jobs: dict, images: torch.Tensor, config: Dyn
     denoisers = {split: load_denoiser(RunDir(job.run_dir).snapshot(step), device).eval()
                  for split, job in jobs.items()}
     results = sample_pair(denoisers, tuple(images.shape[1:]), section)
-    record = {"n": n, "step": step, "settings": _settings(config), "models": _models(jobs, step),
+    record = {"n": n, "step": step, "settings": _settings(section), "models": _models(jobs, step),
               "seeds": results["S1"].seeds}
     for split in SPLITS:
         res = results[split]

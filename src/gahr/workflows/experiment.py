@@ -233,10 +233,11 @@ def models_of(jobs: dict) -> dict:
     return {split: model_digest(job.run_dir) for split, job in sorted(jobs.items())}
 
 
-def stale_reason(path: Path, section: MemorizationSection, jobs: dict | None = None
-                 ) -> str | None:
+def stale_reason(path: Path, section: MemorizationSection, jobs: dict | None = None,
+                 models: dict | None = None) -> str | None:
     """Why N{n}.json at `path` must be (re)computed: missing, unreadable, other settings, or
-    (with the N's `jobs`) computed from other models; None when it is up to date."""
+    (with the N's `jobs`, or the `models` digests it must record) computed from other models;
+    None when it is up to date."""
     if not path.exists():
         return "missing"
     try:
@@ -247,7 +248,9 @@ def stale_reason(path: Path, section: MemorizationSection, jobs: dict | None = N
     changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
     if changed:
         return f"computed with other settings ({', '.join(f'memorization.{k}' for k in changed)})"
-    if jobs is not None and record.get("models") != models_of(jobs):
+    if models is None and jobs is not None:
+        models = models_of(jobs)
+    if models is not None and record.get("models") != models:
         return "computed from other models (the runs were trained again)"
     return None
 
