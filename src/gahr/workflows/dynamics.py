@@ -34,6 +34,7 @@ from .experiment import (
     _plain,
     _settings,
     check_runs,
+    gap_and_distance,
     pair_jobs,
     sample_pair,
     stale_reason,
@@ -156,13 +157,7 @@ def _split_measures(samples, ok, denoiser, data, section) -> dict:
         flags = mem.ratio_test(l2.values, section.ratio)
         out["memorized"] = _per_sample(flags.double(), ok, lambda v: bool(v))
         out["f_mem"] = f_mem_interval(flags.numpy(), seed=section.seed)
-    gap = mem.train_test_gap(denoiser, own[:section.n_eval], test, section.sigmas,
-                             seed=section.seed, batch_size=section.batch_size)
-    out["psnr"] = {part: {sigma_label(s): _plain(v) for s, v in values.items()}
-                   for part, values in gap.items()}
-    distance = mem.distance_to_memorization(denoiser, own, section.sigmas, test,
-                                            seed=section.seed, batch_size=section.batch_size)
-    out["distance_to_memorization"] = {sigma_label(s): _plain(v) for s, v in distance.items()}
+    out.update(gap_and_distance(denoiser, own, own[:section.n_eval], test, section))
     out["gaussian_share"] = None
     if len(own) >= 2:
         share = gaussian_share(denoiser, GaussianFitOracle(own), test, section.sigmas,

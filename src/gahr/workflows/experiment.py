@@ -148,19 +148,26 @@ def split_metrics(samples, ok, own, other, denoiser, test, section: Memorization
         rows = own_nn.indices[:, 0]
         nearest[ok] = own[rows.clamp_min(0)] * (rows >= 0).view(-1, 1, 1, 1)
     evaluation, own_evaluation = test[:section.n_eval].to(device), own[:section.n_eval].to(device)
-    gap = mem.train_test_gap(denoiser, own_evaluation, evaluation, section.sigmas,
-                             seed=section.seed, batch_size=section.batch_size)
-    record["psnr"] = {part: {sigma_label(s): _plain(v) for s, v in values.items()}
-                      for part, values in gap.items()}
-    distance = mem.distance_to_memorization(denoiser, own, section.sigmas, evaluation,
-                                            seed=section.seed, batch_size=section.batch_size)
-    record["distance_to_memorization"] = {sigma_label(s): _plain(v) for s, v in distance.items()}
+    record.update(gap_and_distance(denoiser, own, own_evaluation, evaluation, section))
     # In distribution: noisy versions of the model's own training images.
     on_train = mem.distance_to_memorization(denoiser, own, section.sigmas, own_evaluation,
                                             seed=section.seed, batch_size=section.batch_size)
     record["distance_to_memorization_train"] = {sigma_label(s): _plain(v)
                                                 for s, v in on_train.items()}
     return record, nearest
+
+
+def gap_and_distance(denoiser, own, own_evaluation, evaluation, section: MemorizationSection
+                     ) -> dict:
+    """{"psnr": train, test and gap per sigma, "distance_to_memorization": per sigma on the
+    held-out `evaluation` images}, keyed by `sigma_label`; `own` is the training set."""
+    gap = mem.train_test_gap(denoiser, own_evaluation, evaluation, section.sigmas,
+                             seed=section.seed, batch_size=section.batch_size)
+    distance = mem.distance_to_memorization(denoiser, own, section.sigmas, evaluation,
+                                            seed=section.seed, batch_size=section.batch_size)
+    return {"psnr": {part: {sigma_label(s): _plain(v) for s, v in values.items()}
+                     for part, values in gap.items()},
+            "distance_to_memorization": {sigma_label(s): _plain(v) for s, v in distance.items()}}
 
 
 def _on_cpu(found: "mem.Neighbors") -> "mem.Neighbors":
