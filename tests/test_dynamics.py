@@ -11,10 +11,11 @@ from gahr.train import run_sweep
 from gahr.workflows.dynamics import run_dynamics
 from gahr.workflows.dynamics_config import dynamics_config
 
-# The quick preset cut to seconds: 2 x 2 runs of 60 steps, 3 snapshots, 4 samples per model.
-SMALL = ["train.epochs=2", "train.samples_per_epoch=480", "train.snapshot_steps=\"log:3:15\"",
-         "sweep.n_train=[4, 16]", "sweep.workers=1", "memorization.num_samples=4",
-         "memorization.n_eval=8"]
+# The quick preset cut to seconds: 2 x 2 runs of 60 steps, 3 snapshots, 2 samples per model,
+# one noise level.
+SMALL = ["train.epochs=1", "train.samples_per_epoch=960", "train.snapshot_steps=\"log:3:15\"",
+         "sweep.n_train=[4, 16]", "sweep.workers=1", "memorization.num_samples=2",
+         "memorization.n_eval=8", "memorization.sigmas=[\"50/255\"]"]
 
 
 def test_small_study_writes_rows_times_figures_and_resumes(tmp_path):
