@@ -87,3 +87,18 @@ def test_dynamics_presets_load_and_keep_snapshots():
     for path in presets:
         config = load_dynamics(path)
         assert config.train.snapshot_steps and set(config.sweep.splits) == {"S1", "S2"}
+
+
+@pytest.mark.slow
+def test_widths_run_the_study_per_width_and_report_the_onset(tmp_path):
+    from gahr.workflows.dynamics_widths import parse_widths, run_widths
+
+    assert parse_widths("4,8") == [4, 8]
+    config = dynamics_config(quick=True, overrides=SMALL)
+    summary = run_widths(config, [4, 8], out=tmp_path, progress=False, log=lambda _: None)
+    assert set(summary["widths"]) == {"4", "8"}
+    for w in (4, 8):
+        saved = json.loads((tmp_path / f"width{w}" / "dynamics_config.json").read_text())
+        assert saved["model"]["num_kernels"] == w
+    assert json.loads((tmp_path / "widths.json").read_text()) == json.loads(json.dumps(summary))
+    assert "Onset of memorization per width" in (tmp_path / "report.html").read_text()

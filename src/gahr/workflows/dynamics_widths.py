@@ -63,12 +63,19 @@ def _report(root: Path, summary: dict) -> Path:
     for w, r in widths.items():
         report.numbers[f"onset N, W = {w}"] = r["onset_n"]
     report.add_section("Onset of memorization per width", "; ".join(
-        f"W = {w}: memorizes by the end below N = "
-        f"{'outside the sweep' if r['onset_n'] is None else format(r['onset_n'], '.1f')}"
-        for w, r in widths.items()) + ".", figures=[fig], layout="lead")
+        _onset_text(w, r, summary["threshold"]) for w, r in widths.items()) + ".",
+        figures=[fig], layout="lead")
     for w in widths:
         report.include(root / f"width{w}", lead=True)
     return report.write()
+
+
+def _onset_text(width, found: dict, threshold: float) -> str:
+    if found["onset_n"] is not None:
+        return (f"W = {width}: f_mem at the last snapshot exceeds {threshold:g} below "
+                f"N = {found['onset_n']:.1f}")
+    return (f"W = {width}: no onset inside the sweep (f_mem at the last snapshot exceeds "
+            f"{threshold:g} at every N or at none)")
 
 
 def width_lines(summary: dict) -> list[str]:
