@@ -230,3 +230,18 @@ def test_impossible_runs_fail_before_training(tmp_path, overrides, images, words
         train(tiny(*overrides), tmp_path, images=images, progress=False)
     assert "\n" not in str(e.value)
     assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_metrics_rows_without_evaluation_read_back_as_written(tmp_path):
+    """eval_every > 1 leaves epochs without PSNR columns; a resumed run reads them back
+    (it failed on the empty cells before)."""
+    from gahr.train.metrics import MetricsLog, read_metrics
+
+    log = MetricsLog(tmp_path)
+    rows = [{"epoch": 1, "step": 10, "loss": 0.5}, {"epoch": 2, "step": 20, "loss": 0.4,
+                                                    "psnr_25": 27.5}]
+    for row in rows:
+        log.append(row)
+    log.close()
+    assert read_metrics(tmp_path) == rows
+    assert MetricsLog(tmp_path, keep_until_epoch=1).rows == rows[:1]
