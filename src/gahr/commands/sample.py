@@ -64,6 +64,10 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, help="images advanced together (default 64)")
     p.add_argument("--budget", type=int, metavar="K",
                    help="fixed-budget variant: exactly K steps (K+1 calls) per sample")
+    p.add_argument("--quality", action="store_true",
+                   help="also measure FID and KID (95%% bootstrap intervals) of the converged "
+                   "samples against held-out real images of the model's data, beside real "
+                   "against real at the same count; writes OUT.quality.json")
     add_sampler_args(p)
     p.set_defaults(func=run)
 
@@ -78,4 +82,8 @@ def run(args) -> int:
                              device=resolve_device(args.device),
                              progress=show_progress(args))
     print(f"{result.summary()} -> {args.out}")
+    if args.quality:
+        from ..workflows.quality import quality_to_file
+
+        print(quality_to_file(args.run_dir, result, args.out))
     return 1 if result.failed else 0

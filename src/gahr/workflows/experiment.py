@@ -31,6 +31,7 @@ from ..train.sweep import check_reuse
 from .captions import REPEAT_CORRELATION
 from .experiment_report import write_outputs
 from .external_models import check_external, external_pairs, model_digest
+from .quality import sweep_quality
 
 
 def run_experiment(config: ExperimentConfig, out=None, train: bool = True,
@@ -313,7 +314,7 @@ def analyze_sweep(config: ExperimentConfig, out=None, images: torch.Tensor | Non
             log(f"results, figures and report up to date ({results_path})")
             return results
     records = [json.loads((adir / f"N{n}.json").read_text()) for n in pairs]
-    return write_outputs(adir, records, section)
+    return write_outputs(adir, records, section, quality=sweep_quality(config.data, pairs))
 
 
 def _one_line(record: dict) -> str:

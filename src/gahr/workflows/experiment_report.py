@@ -18,6 +18,7 @@ from ..metrics import sigma_label
 from ..report import Report, histogram, panel_plot, save_image_grid
 from ..rundir import FIGURES
 from . import captions
+from .quality import add_quality_columns
 from .summary import quantity_table, summary_rows
 
 ROW_LABELS = ("closest in S1", "S1 model", "S2 model", "closest in S2")
@@ -73,11 +74,15 @@ def _mean(values) -> float | None:
     return None if any(v is None for v in values) else float(np.mean(values))
 
 
-def write_outputs(out: Path, records: list[dict], section: MemorizationSection) -> dict:
+def write_outputs(out: Path, records: list[dict], section: MemorizationSection,
+                  quality=None) -> dict:
     """results.json (every number, and the per-N summary rows), figures/ and report.json +
-    report.html in `out`."""
+    report.html in `out`. `quality(n, samples)` (`workflows.quality.sweep_quality`) adds the
+    FID/KID columns."""
     records = sorted(records, key=lambda r: r["n"] if isinstance(r["n"], int) else float("inf"))
     table = [summary_row(r, section) for r in records]
+    if quality is not None:
+        add_quality_columns(table, out, records, quality)
     results = {"settings": records[0]["settings"], "table": table,
                "summary": summary_rows(records, section.sigmas),
                "per_n": {str(r["n"]): r for r in records}}
