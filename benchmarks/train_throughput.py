@@ -14,10 +14,12 @@ import argparse
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.flop_counter import FlopCounterMode
 
 from gahr.config import load_config
 from gahr.data import open_dataset
@@ -73,6 +75,25 @@ def trainer(config, images: torch.Tensor) -> float:
     return (len(stamps) - 1) * config.train.batch_size / (stamps[-1] - stamps[0])
 
 
+def flop_per_image(net: torch.nn.Module, images: torch.Tensor) -> float:
+    """FLOPs of one forward + backward pass of `net`, per image."""
+    x = images.to(memory_format=torch.channels_last).requires_grad_(False)
+    with FlopCounterMode(display=False) as counter:
+        net(x).square().sum().backward()
+    net.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / len(x)
+
+
+def clock_ghz() -> float:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":")[1]) / 1000
+    except OSError:
+        pass
+    return float("nan")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=60)
@@ -85,6 +106,9 @@ def main(argv=None) -> int:
     p.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"],
                    help="the trainer's train.channels_last (off: isolates the loop's own gain)")
     p.add_argument("--repeats", type=int, default=2, help="alternating runs of each; best kept")
+    p.add_argument("--flop-per-cycle", type=float, default=32.0,
+                   help="one core's float32 peak rate (Zen 4: 32); the clock is read from "
+                   "/proc/cpuinfo")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -107,6 +131,12 @@ def main(argv=None) -> int:
     print(f"reference loop : {max(ref):8.1f} images/s  (runs: {_fmt(ref)})")
     print(f"gahr.train     : {max(ours):8.1f} images/s  (runs: {_fmt(ours)})")
     print(f"ratio          : {max(ours) / max(ref):.2f}x")
+    flops = flop_per_image(build_net(config, train_images), train_images[:args.batch])
+    peak = args.flop_per_cycle * clock_ghz() * torch.get_num_threads()
+    gflops = max(ours) * flops / 1e9
+    print(f"gahr.train     : {gflops:.1f} GFLOP/s ({flops / 1e6:.0f} MFLOP per image per step, "
+          f"forward + backward), {gflops / peak:.0%} of the {peak:.0f} GFLOP/s fp32 peak of "
+          f"{torch.get_num_threads()} core(s)")
     return 0
 
 

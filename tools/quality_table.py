@@ -41,22 +41,17 @@ def measure(spec: str, out: Path, n: int) -> dict:
 
 
 def markdown(rows: list[dict]) -> list[str]:
-    def cell(q, key, spec):
-        v = q[key]
-        return f"{v['value']:{spec}} [{v['low']:{spec}}, {v['high']:{spec}}]"
+    def cells(q):
+        return " | ".join(f"{q[k]['value']:.{p}f} [{q[k]['low']:.{p}f}, {q[k]['high']:.{p}f}]"
+                          for k, p in (("fid", 2), ("kid", 3)))
 
-    lines = ["| images | size | converged | FID [95% CI] | KID x 1000 [95% CI] |",
+    lines = ["| images | size | converged | FID [95% interval] | KID [95% interval] |",
              "| --- | --- | --- | --- | --- |"]
-    seen = set()
     for r in rows:
-        kid = {k: {kk: vv * 1000 if kk in ("value", "low", "high") else vv
-                   for kk, vv in r[k]["kid"].items()} for k in ("samples", "real")}
-        if r["size"] not in seen:
-            seen.add(r["size"])
-            lines.append(f"| real test images (other half) | {r['size']} | {r['n']} | "
-                         f"{cell(r['real'], 'fid', '.2f')} | {cell(kid['real'], 'kid', '.2f')} |")
+        lines.append(f"| real test images, other half, {r['samples']['n_samples']} of them | "
+                     f"{r['size']} | | {cells(r['real'])} |")
         lines.append(f"| `{r['model']}` samples | {r['size']} | {r['converged']}/{r['n']} | "
-                     f"{cell(r['samples'], 'fid', '.2f')} | {cell(kid['samples'], 'kid', '.2f')} |")
+                     f"{cells(r['samples'])} |")
     return lines
 
 

@@ -13,8 +13,12 @@ With features a (m, d) of samples and b (n, d) of held-out real images:
 
 Intervals: the percentile bootstrap (as `gahr.analysis.bootstrap`), resampling both sets with
 replacement. A KID replicate leaves out the pairs of a point with its own copies (the same
-U-statistic on the multiset), so it stays unbiased; an FID replicate is the FID of the
-resampled sets, whose repeats make it a little larger than the FID of fresh sets of that size.
+U-statistic on the multiset), so it stays unbiased and its percentile interval is used as is.
+An FID replicate is the FID of the resampled sets, whose repeats (about 37% of each set) make
+it larger than the FID of fresh sets of that size (measured: the median replicate of real
+against real at 200 images sat above the whole-set value, outside its own interval), so the
+FID interval is the percentile interval shifted by that bias, median replicate minus value:
+its spread is the bootstrap's, its centre the value.
 """
 
 from dataclasses import dataclass
@@ -150,10 +154,13 @@ def feature_set(x, n_resamples: int = N_RESAMPLES, seed: int = 0) -> FeatureSet:
                           *_moments(x))
 
 
-def _interval(value: float, replicates: np.ndarray, n: int, level: float) -> Interval:
+def _interval(value: float, replicates, n: int, level: float, centred: bool) -> Interval:
     tail = (1 - level) / 2
-    # a resample of one distinct point has no KID: NaN, left out
-    low, high = np.nanquantile(np.asarray(replicates, np.float64), [tail, 1 - tail])
+    reps = np.asarray(replicates, np.float64)  # a resample of one distinct point has no KID:
+    low, high = np.nanquantile(reps, [tail, 1 - tail])  # NaN, left out
+    if centred:  # remove the resamples' own bias: the interval's median at the value
+        shift = np.nanmedian(reps) - value
+        low, high = low - shift, high - shift
     return Interval(float(value), float(low), float(high), int(n), float(level))
 
 
@@ -175,5 +182,5 @@ def fid_kid(a, b, features: str = "features", n_resamples: int = N_RESAMPLES,
         fid_reps = [frechet_distance(*pa, *pb) for pa, pb in zip(ours.moments, ref.moments)]
         value_kid = ours.kid_within + ref.kid_within - 2 * float(k_ab.mean())
         value_fid = frechet_distance(ours.mu, ours.cov, ref.mu, ref.cov)
-    return SampleQuality(_interval(value_fid, fid_reps, m, level),
-                         _interval(value_kid, kid_reps, m, level), features, m, n)
+    return SampleQuality(_interval(value_fid, fid_reps, m, level, centred=True),
+                         _interval(value_kid, kid_reps, m, level, centred=False), features, m, n)

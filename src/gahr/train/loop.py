@@ -29,6 +29,7 @@ from .interrupt import StopRequest
 from .metrics import MetricsLog, evaluate, read_metrics, sigma_label, summarize
 from .noise import epoch_order, sample_sigmas
 from .objective import eval_denoiser, loss_key, objective_of, probe
+from .precision import check_amp
 from .recipe import initialize, learning_rate
 from .snapshots import Snapshots
 
@@ -103,6 +104,7 @@ def _train(config, run_dir, images, d, callbacks, progress) -> TrainResult:
         raise ConfigError(f"train.batch_size={tc.batch_size} does not split over {d.world} "
                           "ranks; use a multiple of the number of processes")
     data = select(images if images is not None else open_images(config.data), config.data)
+    check_amp(config.train.amp, d.device)
     net = build_net(config, data.train).to(d.device)
     if d.is_main:
         save_config(config, run_dir / CONFIG_JSON)
