@@ -77,6 +77,9 @@ VARIANTS = {
     "paper: + balanced loss": ["train.recipe=paper", "train.loss_weight=balanced"],
     "paper: + cosine lr": ["train.recipe=paper", "train.lr_schedule=cosine"],
     "paper: + zero output": ["train.recipe=paper", "train.output_init=zero"],
+    # the trainer's speed options (benchmarks/train_options.py measures their img/s)
+    "modern: bf16": ["train.recipe=modern", "train.amp=bf16"],
+    "modern: compile": ["train.recipe=modern", "train.compile=true"],
 }
 
 
