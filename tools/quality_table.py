@@ -2,12 +2,12 @@
 Fashion-MNIST test images, with the real-against-real value at each image size beside them:
 the sample-quality table of the README (`gahr.workflows.quality`).
 
-Each model draws `--n` samples (seeds 0..n-1, `gahr sample`'s seeds, the kadkhodaie2021
-preset) into OUT/NAME.npz (kept: a rerun measures again without sampling); the features are
-the shipped classifier's (`fashion32`), 16x16 images brought to 32x32 bilinearly, their
-reference images area-averaged to 16x16 and brought back the same way.
+Each model draws `--n` samples (seeds 0..n-1, `gahr sample`'s seeds, the `--preset` sampler,
+kadkhodaie2021 by default) into OUT/NAME.npz (kept: a rerun measures again without sampling);
+the features are the shipped classifier's (`fashion32`), 16x16 images brought to 32x32
+bilinearly, their reference images area-averaged to 16x16 and brought back the same way.
 
-    OMP_NUM_THREADS=1 python tools/quality_table.py --out DIR [--n 500] [SPEC ...]
+    OMP_NUM_THREADS=1 python tools/quality_table.py --out DIR [--n 200] [--preset P] [SPEC ...]
 """
 
 import argparse
@@ -26,14 +26,15 @@ from gahr.workflows.sample_files import sample_to_files
 MODELS = ("pretrained:fashion32", "pretrained:fashion16-n1000-s1", "pretrained:fashion16-n10-s1")
 
 
-def measure(spec: str, out: Path, n: int) -> dict:
+def measure(spec: str, out: Path, n: int, sampler: str = "kadkhodaie2021") -> dict:
     path = out / (spec.replace("pretrained:", "").replace("/", "_") + ".npz")
     if not path.exists():
-        sample_to_files(spec, path, preset("kadkhodaie2021"), n=n, seed=0, progress=False)
+        sample_to_files(spec, path, preset(sampler), n=n, seed=0, progress=False)
     samples = torch.from_numpy(np.load(path)["samples"][:n])
     found = model_quality(spec, load_denoiser(spec), samples)
     converged = int(torch.isfinite(samples.flatten(1)).all(1).sum())
-    row = {"model": spec, "size": int(samples.shape[-1]), "converged": converged, "n": n,
+    row = {"model": spec, "sampler": sampler, "size": int(samples.shape[-1]),
+           "converged": converged, "n": n,
            "samples": found["samples"].as_dict(), "real": found["real"].as_dict(),
            "reference": found["reference"]}
     print(f"{spec}: {found['samples'].summary()}; real: {found['real'].summary()}", flush=True)
@@ -59,11 +60,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("specs", nargs="*", default=list(MODELS))
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--n", type=int, default=500)
+    p.add_argument("--n", type=int, default=200)
+    p.add_argument("--preset", default="kadkhodaie2021", help="sampler preset (gahr.sample)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = [measure(spec, args.out, args.n) for spec in args.specs]
+    rows = [measure(spec, args.out, args.n, args.preset) for spec in args.specs]
     save_json(rows, args.out / "quality.json")
     text = "\n".join(markdown(rows))
     (args.out / "quality.md").write_text(text + "\n")
