@@ -29,6 +29,7 @@ import torch
 from gahr.analysis import fit_loglog_slope, mse_curve
 from gahr.config import RECIPES, load_config
 from gahr.data import open_dataset
+from gahr.metrics import psnr as gahr_psnr
 from gahr.nets import Denoiser
 from gahr.train import evaluate, train
 
@@ -96,7 +97,10 @@ def base_overrides(steps: int) -> list[str]:
 def measure(net, test: torch.Tensor) -> dict:
     """PSNR at EVAL_SIGMAS and the PSNR slope over SLOPE_RANGE on the fresh test images."""
     denoiser = Denoiser(net.eval())
-    psnr = evaluate(denoiser, test, [s / 255 for s in EVAL_SIGMAS], seed=EVAL_SEED)
+    noisy = [s / 255 for s in EVAL_SIGMAS if s > 0]  # evaluate refuses sigma 0: the clean image
+    psnr = evaluate(denoiser, test, noisy, seed=EVAL_SEED)
+    with torch.no_grad():
+        psnr[0.0] = gahr_psnr(denoiser(test), test)
     sigmas = np.geomspace(*SLOPE_RANGE, 8)
     fit = fit_loglog_slope(sigmas, mse_curve(denoiser, test, sigmas, seed=EVAL_SEED))
     return {"psnr": [psnr[s / 255] for s in EVAL_SIGMAS], "psnr_slope": fit.psnr_slope}
