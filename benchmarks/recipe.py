@@ -154,6 +154,8 @@ def run_key(data: str, variant: str, steps: int) -> str:
     tc = load_config(None, [*base_overrides(steps), *DATA[data]["train"],
                             *VARIANTS[variant]]).train
     recipe = {k: getattr(tc, k) for k in (*RECIPES["paper"], "lr", "loss_sigma_w")}
+    recipe.update({k: getattr(tc, k) for k, off in (("amp", "off"), ("compile", False))
+                   if getattr(tc, k) != off})  # speed options: keys of the runs that use them
     return f"{data}|{steps}|{json.dumps(recipe, sort_keys=True)}"
 
 
