@@ -1,7 +1,22 @@
-"""Shared test settings: small, deterministic, CPU, one thread."""
+"""Shared test settings: small, deterministic, CPU, one thread; `load_script` for the
+repository's scripts (benchmarks/, tools/), which are files, not modules of gahr."""
+
+import importlib.util
+from pathlib import Path
 
 import pytest
 import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(relative: str):
+    """The module of the script at `relative` (from the repository root), executed once more."""
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

@@ -1,19 +1,12 @@
 """Every bad input of tools/bad_inputs.py: no traceback, the listed exit status, one line, and
 docs/bad_inputs.md written from exactly these results (so the table cannot go stale)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "bad_inputs.py"
+from conftest import load_script
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location("bad_inputs", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/bad_inputs.py")
 
 
 @pytest.mark.slow

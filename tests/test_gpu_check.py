@@ -1,18 +1,11 @@
 """benchmarks/gpu_check.py runs every paper preset end to end (on a CPU: 2 steps at batch 4)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
+from conftest import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/gpu_check.py")
 
 
 def test_the_check_shrinks_a_preset_to_a_few_steps_on_generated_images():

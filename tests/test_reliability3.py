@@ -3,7 +3,6 @@ their parent, a completion record written last, one-line full-disk errors, Ctrl-
 honoured. Each test fails when its fix is reverted."""
 
 import hashlib
-import importlib.util
 import json
 import os
 import signal
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_script
 from test_reliability import trained_demo_sweep
 from test_sweep import sweep_config
 from test_train import discs, tiny
@@ -145,11 +145,7 @@ def test_a_process_claims_again_and_its_lock_ends_with_the_scope(tmp_path):
 # ------------------------------------------------------------ 2. orphans
 
 def _bad_inputs_tool():
-    spec = importlib.util.spec_from_file_location(
-        "bad_inputs", Path(__file__).resolve().parents[1] / "tools" / "bad_inputs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/bad_inputs.py")
 
 
 #: tools/bad_inputs.py's tiny experiment (N = 1, 8; S1, S2), as one that trains for long with
