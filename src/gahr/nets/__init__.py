@@ -4,7 +4,6 @@ registry, loaders by spec prefix, paper-checkpoint import."""
 from .bfcnn import BFCNN
 from .contract import (
                        DenoiserProtocol,
-                       accepts_sigma,
                        as_denoiser,
                        at_sigma,
                        denoise,
@@ -30,7 +29,7 @@ from .seed import load_seed_checkpoint
 from .unet import UNet
 
 __all__ = ["ARCHITECTURES", "LOADERS", "MEMORIZING_PRETRAINED", "BFBatchNorm2d", "BFCNN",
-           "Denoiser", "DenoiserProtocol", "DiffusersUNet", "UNet", "accepts_sigma",
+           "Denoiser", "DenoiserProtocol", "DiffusersUNet", "UNet",
            "as_denoiser", "at_sigma", "build", "denoise", "describe", "estimate_sigma",
            "is_blind", "load", "load_denoiser", "load_net", "load_seed_checkpoint",
            "pretrained_names", "register_loader", "resolve_model_path", "save"]

@@ -19,7 +19,6 @@ refuses the bare residual nets of `ARCHITECTURES` (their output is the noise est
 x_hat: an analysis of it would measure I - J) and batch norms in training mode.
 """
 
-import inspect
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
@@ -52,18 +51,6 @@ class DenoiserProtocol(Protocol):
 def is_blind(denoiser) -> bool:
     """True unless the denoiser says it needs a noise level (`blind = False`)."""
     return bool(getattr(denoiser, "blind", True))
-
-
-def accepts_sigma(denoiser) -> bool:
-    """Whether `denoiser(y, sigma=...)` is a valid call: a `sigma` parameter or `**kwargs`."""
-    if not is_blind(denoiser) or getattr(denoiser, "accepts_sigma", False):
-        return True
-    target = denoiser.forward if isinstance(denoiser, nn.Module) else denoiser
-    try:
-        params = inspect.signature(target).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == "sigma" or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def refuse_residual_net(obj) -> None:
