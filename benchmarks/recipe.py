@@ -81,6 +81,7 @@ VARIANTS = {
     # the trainer's speed options (benchmarks/train_options.py measures their img/s)
     "modern: bf16": ["train.recipe=modern", "train.amp=bf16"],
     "modern: compile": ["train.recipe=modern", "train.compile=true"],
+    "modern: bf16+compile": ["train.recipe=modern", "train.amp=bf16", "train.compile=true"],
 }
 
 

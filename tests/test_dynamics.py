@@ -42,6 +42,22 @@ def test_small_study_writes_rows_times_figures_and_resumes(tmp_path):
     assert [p.stat().st_mtime_ns for p in records] == stamps  # nothing measured again
     assert any("6 of 6" in line for line in logs)
     assert again["rows"] == saved["rows"]
+    # sample quality: FID of both models' samples pooled, the same in an (N, step)'s two rows,
+    # with real against real at the same count beside (C^alpha: fresh images, pixel features)
+    by = {(r["n"], r["step"], r["split"]): r for r in saved["rows"]}
+    measured = [r for r in saved["rows"] if r["quality_n"]]
+    assert measured, "no snapshot had two finished samples"
+    for r in measured:
+        assert r["fid"] >= 0 and r["fid_real"] >= 0 and 2 <= r["quality_n"] <= 4
+        assert by[r["n"], r["step"], "S2" if r["split"] == "S1" else "S1"]["fid"] == r["fid"]
+    # a record written before sample quality was recorded is measured again, and only it
+    old = json.loads(records[0].read_text())
+    del old["quality"]
+    records[0].write_text(json.dumps(old))
+    logs.clear()
+    run_dynamics(config, out=tmp_path, progress=False, log=logs.append)
+    assert any("5 of 6" in line for line in logs)
+    assert "quality" in json.loads(records[0].read_text())
 
 
 def test_a_run_finished_without_the_snapshots_is_refused(tmp_path):

@@ -39,6 +39,7 @@ from .experiment import (
     sample_pair,
     stale_reason,
 )
+from .quality import quality_with_baseline
 
 RECORDS = "records"
 
@@ -122,8 +123,11 @@ def _models(jobs: dict, step: int) -> dict:
 
 def _stale(root: Path, n, step: int, jobs: dict, config: DynamicsConfig) -> str | None:
     """Why the record of (n, step) must be measured (again); None when it is up to date."""
-    return stale_reason(_record_path(root, n, step), config.memorization,
-                        models=_models(jobs, step))
+    path = _record_path(root, n, step)
+    reason = stale_reason(path, config.memorization, models=_models(jobs, step))
+    if reason is None and "quality" not in json.loads(path.read_text()):
+        return "measured before sample quality (FID/KID) was recorded"
+    return reason
 
 
 def measure_snapshot(n, step: int, jobs: dict, images: torch.Tensor, config: DynamicsConfig,
@@ -146,6 +150,9 @@ def measure_snapshot(n, step: int, jobs: dict, images: torch.Tensor, config: Dyn
         same = mem.same_seed_similarity(results["S1"].samples[both].cpu(),
                                         results["S2"].samples[both].cpu())
         record["same_seed_similarity"] = _per_sample(same, both)
+    pooled = torch.cat([results[s].samples[results[s].ok].detach().cpu() for s in SPLITS])
+    record["quality"] = quality_with_baseline(pooled, config.data,
+                                              [job.config.data for job in jobs.values()])
     return record
 
 

@@ -46,7 +46,21 @@ def _row(record: dict, split: str) -> dict:
             "psnr_gap": _mean(psnr["gap"].values()), "psnr_gap_per_sigma": psnr["gap"],
             "test_psnr_per_sigma": psnr["test"],
             "distance_to_memorization": rec["distance_to_memorization"],
-            "gaussian_share": rec["gaussian_share"]}
+            "gaussian_share": rec["gaussian_share"], **_quality_columns(record.get("quality"))}
+
+
+def _quality_columns(quality: dict | None) -> dict:
+    """FID / KID of both models' samples pooled (the same in the N's two rows), their 95%
+    intervals, the real-against-real FID at the same count and that count."""
+    cols = dict.fromkeys(("fid", "fid_low", "fid_high", "kid", "kid_low", "kid_high",
+                          "fid_real", "quality_n"))
+    if quality:
+        for name in ("fid", "kid"):
+            q = quality[name]
+            cols[name], cols[f"{name}_low"], cols[f"{name}_high"] = q["value"], q["low"], q["high"]
+        cols["fid_real"] = quality["real"]["fid"]["value"]
+        cols["quality_n"] = quality["n_samples"]
+    return cols
 
 
 def summarize(records: list[dict], config: DynamicsConfig) -> dict:
@@ -127,6 +141,7 @@ def _figures(fig_dir: Path, out: dict, config: DynamicsConfig) -> dict:
                         and r[key] is not None])) for s in steps]
 
     panels = {"f_mem (ratio test)": {label[n]: out["f_mem"][str(n)]["curve"] for n in ns},
+              "FID of the samples (S1 + S2)": {label[n]: curve(n, "fid") for n in ns},
               "test PSNR (dB, mean over sigma)": {label[n]: curve(n, "test_psnr") for n in ns},
               "train - test PSNR gap (dB)": {label[n]: curve(n, "psnr_gap") for n in ns},
               "same-seed S1/S2 similarity": {label[n]: curve(n, "same_seed_similarity")
@@ -215,9 +230,11 @@ def _report(root: Path, out: dict, figures: dict, config: DynamicsConfig) -> Pat
               "final f_mem high": out["f_mem"][str(n)]["high"]} for n in ns]
     report.add_section("Phase diagram", phase_caption(out), figures=[figures["phase"]],
                        tables=[{"title": "Times per N", "rows": table}], layout="lead")
-    report.add_section("Curves per N", "f_mem, test PSNR, train - test gap, same-seed "
-                       "similarity and distance to the memorizer at each snapshot (x: log "
-                       "steps).", figures=[figures["curves"]],
+    report.add_section("Curves per N", "f_mem, FID of both models' samples against held-out "
+                       "real images (biased upward when fewer samples finish: compare it with "
+                       "the real-against-real FID at the same count, fid_real in the table), "
+                       "test PSNR, train - test gap, same-seed similarity and distance to the "
+                       "memorizer at each snapshot (x: log steps).", figures=[figures["curves"]],
                        tables=[{"title": "Every row", "rows": _flat_rows(out["rows"]),
                                 "folded": True}])
     sigmas = [sigma_label(s) for s in config.memorization.sigmas]
@@ -228,5 +245,6 @@ def _report(root: Path, out: dict, figures: dict, config: DynamicsConfig) -> Pat
 
 def _flat_rows(rows: list[dict]) -> list[dict]:
     keep = ("n", "split", "step", "f_mem", "f_mem_low", "f_mem_high", "converged",
-            "same_seed_similarity", "train_psnr", "test_psnr", "psnr_gap")
+            "same_seed_similarity", "train_psnr", "test_psnr", "psnr_gap", "fid", "fid_real",
+            "kid", "quality_n")
     return [{k: r[k] for k in keep} for r in rows]

@@ -222,6 +222,20 @@ def sweep_quality(data, pairs: dict) -> Callable:
     return measure
 
 
+def quality_with_baseline(samples: torch.Tensor, data, exclude=()) -> dict | None:
+    """FID/KID of the finite `samples` against `data`'s held-out real images (sweep-sized
+    reference and resamples) with real against real at the same count beside (`real`), as a
+    plain dict; None where no held-out real images are known or fewer than 2 samples finished."""
+    try:
+        ref = real_reference(data, size=int(samples.shape[-1]), exclude=exclude,
+                             n_reference=SWEEP_REFERENCE)
+        found = quality_of(samples, ref, SWEEP_RESAMPLES)
+        real = real_baseline(ref, found.n_samples, SWEEP_RESAMPLES)
+    except (ConfigError, DataError):
+        return None
+    return found.as_dict() | {"real": real.as_dict()}
+
+
 def add_quality_columns(table: list[dict], out: Path, records: list[dict], measure) -> None:
     """Add fid / kid (with _low, _high: 95% bootstrap intervals) and quality_n to each row of
     the memorization table, from the samples saved in OUT/N{n}.npz."""
