@@ -15,7 +15,8 @@ def register(sub) -> None:
     p.add_argument("config", nargs="?", help="dynamics TOML ([data] [model] [train] [sweep] "
                    "[memorization] [dynamics]), e.g. configs/dynamics/fashion16.toml")
     p.add_argument("--quick", action="store_true",
-                   help="the embedded toy preset (synthetic discs; a few minutes on 2 cores)")
+                   help="the embedded toy preset (synthetic C^alpha images, no download; a few "
+                        "minutes on 2 cores)")
     p.add_argument("--out", help="sweep root and output dir (default: sweep.out of the config)")
     add_overrides_arg(p)
     p.add_argument("--widths", help="model widths (UNet num_kernels), e.g. 8,16: the whole "
