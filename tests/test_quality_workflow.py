@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from gahr.analysis.features import CLASSIFIER_FILE
+from gahr.config import DataConfig
+from gahr.configfiles import from_dict
 from gahr.data import open_dataset
 from gahr.data.idx import FASHION_MNIST_ROOT
 from gahr.errors import ConfigError
@@ -73,6 +75,12 @@ def test_fashion_reference_leaves_out_the_models_training_images():
     kept = ref.images.tolist() + ref.baseline.tolist()
     assert len(kept) == 10000 - len(in_test)
     assert not seen & {tuple(torch.tensor(x).flatten().tolist()) for x in kept}
+    # a run's resolved [data] section (a DataConfig, as the sweeps pass it) leaves out the same
+    # images, not every image of split "all" (it once lost its n_train and split)
+    config = from_dict(DataConfig, data, "data")
+    assert torch.equal(training_indices(config), idx)
+    assert torch.equal(real_reference(data, exclude=[config], n_reference=5000).images,
+                       ref.images)
 
 
 @pytest.mark.skipif(not FASHION, reason="Fashion-MNIST or the classifier is not installed")

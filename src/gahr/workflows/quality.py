@@ -22,7 +22,7 @@ For the dynamics report (or any caller with samples in hand):
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -65,7 +65,7 @@ def _data_dict(data) -> dict:
         return data
     if isinstance(data, str):
         return {"source": data}
-    return {"source": data.source, "size": data.size, "options": dict(data.options or {})}
+    return asdict(data)  # a DataConfig: its n_train and split say which images were trained on
 
 
 def training_indices(data) -> torch.Tensor:
