@@ -35,6 +35,8 @@ def test_small_study_writes_rows_times_figures_and_resumes(tmp_path):
         assert (tmp_path / "figures" / name).stat().st_size > 0
     assert "Memorization in time" in (tmp_path / "report.html").read_text()
     assert json.loads((tmp_path / "dynamics_config.json").read_text())["dynamics"]
+    assert {json.loads(p.read_text())["copy_distance"] for p in (tmp_path / "records").glob("*")} \
+        == {"cosine"}
     records = sorted((tmp_path / "records").glob("*.json"))
     stamps = [p.stat().st_mtime_ns for p in records]
     logs.clear()

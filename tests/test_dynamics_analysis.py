@@ -16,7 +16,7 @@ from gahr.analysis.dynamics import (
     tau_gen,
     tau_mem,
 )
-from gahr.errors import DataError
+from gahr.errors import ConfigError, DataError
 from gahr.oracles import GaussianFitOracle
 
 
@@ -109,3 +109,20 @@ def test_failed_samples_are_left_out_of_f_mem_and_tau_mem():
     found = tau_mem([10, 100, 1000], flags, 0.25, n_resamples=100)
     # f_mem 0 -> 0.5 between steps 10 and 100: 0.25 is crossed halfway in log steps
     assert found["value"] == pytest.approx(math.sqrt(10 * 100))
+
+
+def test_a_copy_at_another_contrast_is_a_copy_under_the_cosine_distance_only():
+    g = torch.Generator().manual_seed(0)
+    train = torch.rand(3, 1, 8, 8, generator=g)
+    samples = torch.stack([0.4 * train[0] + 0.1,  # training image 0, dimmer and brighter
+                           train[1] + 0.001 * torch.randn(1, 8, 8, generator=g),  # near-copy
+                           0.5 * (train[0] + train[2])])  # a blend: no copy
+    cosine = mem.copy_distances(samples, train, "cosine")
+    l2 = mem.copy_distances(samples, train, "l2")
+    assert cosine[0, 0] < 1e-3 and l2[0, 0] > 1  # exact closed form: mean-removed, it is train[0]
+    assert mem.ratio_test(cosine).tolist() == [True, True, False]
+    assert mem.ratio_test(l2).tolist() == [False, True, False]
+    c = mem.nearest_neighbors(samples, train, k=2, metric="cosine").values
+    assert torch.allclose(cosine, (2 - 2 * c).clamp_min(0).sqrt())
+    with pytest.raises(ConfigError, match="copy distance"):
+        mem.copy_distances(samples, train, "manhattan")

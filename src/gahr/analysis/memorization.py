@@ -229,6 +229,26 @@ def ratio_test(distances, ratio: float = 1 / 3) -> torch.Tensor:
     return distances[:, 0] < ratio * distances[:, 1]
 
 
+#: How far a sample is from a training image for the ratio test: "l2" the pixel distance
+#: ||x - t|| (Gu et al.); "cosine" the distance between the mean-removed unit vectors,
+#: sqrt(2 - 2 c) with c the cosine similarity the memorization experiment reports, so a copy at
+#: another contrast or brightness is still a copy (a bias-free net is homogeneous,
+#: D(a y) = a D(y), and draws its training images at any contrast).
+COPY_DISTANCES = ("l2", "cosine")
+
+
+def copy_distances(samples, train, distance: str = "l2") -> torch.Tensor:
+    """(M, 2) distances of each sample to its nearest and second-nearest training image, for
+    `ratio_test`, measured as `distance` says (`COPY_DISTANCES`)."""
+    if distance not in COPY_DISTANCES:
+        raise ConfigError(f"unknown copy distance {distance!r}; choose one of "
+                          f"{', '.join(COPY_DISTANCES)}")
+    found = nearest_neighbors(samples, train, k=2, metric=distance)
+    if distance == "l2":
+        return found.values
+    return (2 - 2 * found.values).clamp_min(0).sqrt()
+
+
 def ratio_test_fraction(distances, ratio: float = 1 / 3) -> float:
     """Fraction of samples memorized by Gu et al. (2023)'s test (`ratio_test`): f_mem."""
     return float(ratio_test(distances, ratio).double().mean())

@@ -125,9 +125,14 @@ def _stale(root: Path, n, step: int, jobs: dict, config: DynamicsConfig) -> str 
     """Why the record of (n, step) must be measured (again); None when it is up to date."""
     path = _record_path(root, n, step)
     reason = stale_reason(path, config.memorization, models=_models(jobs, step))
-    if reason is None and "quality" not in json.loads(path.read_text()):
+    if reason is not None:
+        return reason
+    record = json.loads(path.read_text())
+    if "quality" not in record:
         return "measured before sample quality (FID/KID) was recorded"
-    return reason
+    if record.get("copy_distance", "l2") != config.dynamics.copy_distance:
+        return f"copies tested with the {record.get('copy_distance', 'l2')} distance"
+    return None
 
 
 def measure_snapshot(n, step: int, jobs: dict, images: torch.Tensor, config: DynamicsConfig,
@@ -138,12 +143,13 @@ def measure_snapshot(n, step: int, jobs: dict, images: torch.Tensor, config: Dyn
     denoisers = {split: load_denoiser(RunDir(job.run_dir).snapshot(step), device).eval()
                  for split, job in jobs.items()}
     results = sample_pair(denoisers, tuple(images.shape[1:]), section)
+    distance = config.dynamics.copy_distance
     record = {"n": n, "step": step, "settings": _settings(section), "models": _models(jobs, step),
-              "seeds": results["S1"].seeds}
+              "seeds": results["S1"].seeds, "copy_distance": distance}
     for split in SPLITS:
         res = results[split]
         record[split] = _split_measures(res.samples.detach().cpu(), res.ok, denoisers[split],
-                                        data[split], section)
+                                        data[split], section, distance)
     both = results["S1"].ok & results["S2"].ok
     record["same_seed_similarity"] = None
     if both.any():
@@ -156,12 +162,11 @@ def measure_snapshot(n, step: int, jobs: dict, images: torch.Tensor, config: Dyn
     return record
 
 
-def _split_measures(samples, ok, denoiser, data, section) -> dict:
+def _split_measures(samples, ok, denoiser, data, section, distance: str) -> dict:
     own, test = data.train, data.test[:section.n_eval]
     out: dict = {"converged": int(ok.sum()), "memorized": [None] * len(ok), "f_mem": None}
     if ok.any() and len(own) >= 2:
-        l2 = mem.nearest_neighbors(samples[ok], own, k=2, metric="l2")
-        flags = mem.ratio_test(l2.values, section.ratio)
+        flags = mem.ratio_test(mem.copy_distances(samples[ok], own, distance), section.ratio)
         out["memorized"] = _per_sample(flags.double(), ok, lambda v: bool(v))
         out["f_mem"] = f_mem_interval(flags.numpy(), seed=section.seed)
     out.update(gap_and_distance(denoiser, own, own[:section.n_eval], test, section))

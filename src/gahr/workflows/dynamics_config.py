@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..analysis.memorization import COPY_DISTANCES
 from ..config import ExperimentConfig, load_config
 from ..configfiles import read_toml
 from ..errors import ConfigError
@@ -22,12 +23,19 @@ class DynamicsSection:
     # tau_gen: the first step at which the test PSNR (mean over memorization.sigmas) is within
     # this many dB of its best over the snapshots.
     gen_margin_db: float = 0.5
+    # the distance of the ratio test (`analysis.memorization.COPY_DISTANCES`): "cosine" counts a
+    # training image drawn at another contrast as a copy (bias-free nets do draw them so), "l2"
+    # is Gu et al.'s pixel distance
+    copy_distance: str = "cosine"
     out: str = ""  # output dir; "" = the sweep root (sweep.out or --out)
 
     def __post_init__(self):
         if not 0 <= self.threshold < 1:
             raise ConfigError(f"dynamics.threshold={self.threshold} must be in [0, 1): a "
                               "fraction of samples")
+        if self.copy_distance not in COPY_DISTANCES:
+            raise ConfigError(f"dynamics.copy_distance={self.copy_distance!r}: choose one of "
+                              f"{', '.join(COPY_DISTANCES)}")
         if not self.gen_margin_db > 0:
             raise ConfigError(f"dynamics.gen_margin_db={self.gen_margin_db} must be > 0 (dB)")
 

@@ -71,7 +71,8 @@ def summarize(records: list[dict], config: DynamicsConfig) -> dict:
     by = {(r["n"], r["step"]): r for r in records}
     rows = [_row(by[n, s], split) for n in ns for split in SPLITS for s in steps]
     out = {"steps": steps, "ns": ns, "rows": rows, "tau_mem": {}, "tau_gen": {}, "f_mem": {},
-           "test_psnr": {}, "definitions": DEFINITIONS.format(t=d.threshold, m=d.gen_margin_db)}
+           "test_psnr": {}, "definitions": DEFINITIONS.format(
+               t=d.threshold, m=d.gen_margin_db, d=DISTANCE_WORDS[d.copy_distance])}
     replicates = {}
     for n in ns:
         flags = pooled_flags([by[n, s] for s in steps])
@@ -98,7 +99,8 @@ def summarize(records: list[dict], config: DynamicsConfig) -> dict:
 
 DEFINITIONS = (
     "f_mem: fraction of samples whose distance to the nearest training image is below 1/3 of the "
-    "distance to the second nearest (Gu et al.), both models' samples pooled, 95% bootstrap "
+    "distance to the second nearest (Gu et al.'s ratio test; distance: {d}), both models' "
+    "samples pooled, 95% bootstrap "
     "interval. tau_mem: first step at which f_mem exceeds {t:g}, interpolated in log steps, "
     "interval from resampling the seeds. tau_gen: first step at which the test PSNR (mean over "
     "the noise levels and the two models) is within {m:g} dB of its best over the snapshots "
@@ -106,6 +108,12 @@ DEFINITIONS = (
     "quality's best). Gaussian share at sigma: 1 - sum ||D(y) - G(y)||^2 / sum ||D(y) - mu||^2 "
     "on noisy held-out images, G the Wiener denoiser of the Gaussian fitted to the model's "
     "training set, mu its mean.")
+
+
+DISTANCE_WORDS = {
+    "l2": "pixel L2",
+    "cosine": "L2 between the mean-removed unit vectors, sqrt(2 - 2 cosine similarity), so a "
+              "training image at another contrast or brightness is a copy"}
 
 
 def write_outputs(root, records: list[dict], config: DynamicsConfig) -> dict:
