@@ -63,6 +63,12 @@ def test_tau_gen_is_where_the_test_psnr_nears_its_best():
     assert tau_gen(steps, [20.0, 24.0, 25.0, 23.0], 1.0) == pytest.approx(100)
     assert tau_gen(steps, [20.0, 24.0, 25.0, 23.0], 0.5) == pytest.approx(
         math.exp(math.log(100) + 0.5 * math.log(10)))  # 24.5 halfway from 24 to 25
+    # a net that falls from its start (memorizes at once) or gains no more than the margin has
+    # no generalization phase: no tau_gen, not its first step
+    assert tau_gen(steps, [19.1, 19.2, 14.6, 13.4], 0.5) is None
+    assert tau_gen(steps, [19.1, 19.5, 17.0, 16.0], 0.5) is None
+    assert tau_gen(steps, [19.1, 19.7, 17.0, 16.0], 0.5) == pytest.approx(
+        10 ** (1 + 0.1 / 0.6))  # 19.2, a sixth of the way from 19.1 to 19.7
 
 
 def test_onset_n_is_where_the_final_f_mem_falls_through_the_threshold():

@@ -4,16 +4,20 @@ Times are global training steps t of the snapshots. Definitions (the numbers `ga
 reports):
 
 - f_mem(t): fraction of samples that Gu et al.'s ratio test calls copies (d_1 < d_2 / 3,
-  `memorization.ratio_test`), with the percentile-bootstrap interval of that mean.
+  `memorization.ratio_test`, distances by `memorization.copy_distances`), with the
+  percentile-bootstrap interval of that mean.
 - tau_mem: the first time f_mem exceeds `threshold`, interpolated linearly in log t between
   the last snapshot at or below it and the first above (`crossing_step`); its interval is the
   bootstrap one: the samples (the same seeds at every snapshot) are resampled jointly across
   snapshots and tau_mem recomputed per resample. Bonnaire, Urfin, Biroli & Mezard (NeurIPS
   2025) find tau_mem growing linearly with N.
 - tau_gen: the first time the test PSNR (mean over the noise levels) comes within `margin_db` of
-  its best over the snapshots, interpolated in log t. Bonnaire et al. mark generalization by the
-  sample quality reaching its best (FID); the test PSNR is that quality measure for a denoiser,
-  and its best lies before memorization makes it fall. They find tau_gen independent of N.
+  its best over the snapshots, interpolated in log t; undefined (None) when that best is no
+  more than `margin_db` above the first snapshot's: such a net never generalizes better than
+  it started, it goes from the untrained net straight to memorizing. Bonnaire et al. mark
+  generalization by the sample quality reaching its best (FID); the test PSNR is that quality
+  measure for a denoiser, and its best lies before memorization makes it fall. They find
+  tau_gen independent of N (for N large enough to generalize first).
 - the exponent b of tau_mem ~ N^b: least squares in log-log, with the percentile interval of b
   over the bootstrap resamples of every N's tau_mem.
 - the Gaussian share at sigma: 1 - sum ||D(y) - G(y)||^2 / sum ||D(y) - mu||^2 over noisy
@@ -108,11 +112,14 @@ def _finite(x: float) -> float | None:
 
 
 def tau_gen(steps, test_psnr, margin_db: float) -> float | None:
-    """The first t at which the test PSNR comes within `margin_db` of its best (log t)."""
+    """The first t at which the test PSNR comes within `margin_db` of its best (log t); None
+    when there is no generalization phase to time: the best is no more than `margin_db` above
+    the first snapshot's (a net that memorizes as soon as it learns anything)."""
     t, v = _check_curve(steps, test_psnr)
-    if not np.isfinite(v).any():
+    finite = v[np.isfinite(v)]
+    if len(finite) == 0 or finite.max() - finite[0] <= margin_db:
         return None
-    return crossing_step(t, v, float(np.nanmax(v)) - margin_db - 1e-12)
+    return crossing_step(t, v, float(finite.max()) - margin_db - 1e-12)
 
 
 def exponent(ns, taus, replicates=None, level: float = 0.95) -> dict | None:

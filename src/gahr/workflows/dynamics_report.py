@@ -198,7 +198,11 @@ def phase_caption(out: dict) -> str:
               else " (interval undefined: some resamples never cross)")
         text += f" Fitted tau_mem ~ N^b over {e['n']} N: b = {e['value']:.2f}{ci}."
     gens = {n: out["tau_gen"][str(n)] for n in ns}
-    text += " tau_gen: " + ", ".join(f"{_fmt(v)} (N = {n})" for n, v in gens.items())
+    text += " tau_gen: " + ", ".join(
+        f"{'none' if v is None else f'{v:.0f}'} (N = {n})" for n, v in gens.items())
+    if None in gens.values():
+        text += (" (none: the test PSNR never rises more than the margin above the first "
+                 "snapshot's, the net memorizes as soon as it learns)")
     if out["tau_gen_ratio"] is not None:
         text += f"; largest / smallest = {out['tau_gen_ratio']:.2f}."
     return text
