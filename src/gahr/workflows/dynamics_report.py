@@ -105,9 +105,10 @@ DEFINITIONS = (
     "interval from resampling the seeds. tau_gen: first step at which the test PSNR (mean over "
     "the noise levels and the two models) is within {m:g} dB of its best over the snapshots "
     "(Bonnaire, Urfin, Biroli & Mezard, NeurIPS 2025, read generalization off the sample "
-    "quality's best). Gaussian share at sigma: 1 - sum ||D(y) - G(y)||^2 / sum ||D(y) - mu||^2 "
-    "on noisy held-out images, G the Wiener denoiser of the Gaussian fitted to the model's "
-    "training set, mu its mean.")
+    "quality's best); none when that best is at most {m:g} dB above the first snapshot's (no "
+    "generalization phase). Gaussian share at sigma: "
+    "1 - sum ||D(y) - G(y)||^2 / sum ||D(y) - mu||^2 on noisy held-out images, G the Wiener "
+    "denoiser of the Gaussian fitted to the model's training set, mu its mean.")
 
 
 DISTANCE_WORDS = {
