@@ -12,7 +12,9 @@ from gahr.analysis.dynamics import (
     exponent,
     f_mem_curve,
     gaussian_share,
+    identity_psnr,
     onset_n,
+    tau_best,
     tau_gen,
     tau_mem,
 )
@@ -58,17 +60,32 @@ def test_exponent_recovers_a_power_law_with_an_interval():
     assert exponent([4], [10.0]) is None
 
 
-def test_tau_gen_is_where_the_test_psnr_nears_its_best():
+def test_tau_best_is_where_the_test_psnr_nears_its_best():
     steps = [10, 100, 1000, 10000]
-    assert tau_gen(steps, [20.0, 24.0, 25.0, 23.0], 1.0) == pytest.approx(100)
-    assert tau_gen(steps, [20.0, 24.0, 25.0, 23.0], 0.5) == pytest.approx(
+    assert tau_best(steps, [20.0, 24.0, 25.0, 23.0], 1.0) == pytest.approx(100)
+    assert tau_best(steps, [20.0, 24.0, 25.0, 23.0], 0.5) == pytest.approx(
         math.exp(math.log(100) + 0.5 * math.log(10)))  # 24.5 halfway from 24 to 25
     # a net that falls from its start (memorizes at once) or gains no more than the margin has
-    # no generalization phase: no tau_gen, not its first step
-    assert tau_gen(steps, [19.1, 19.2, 14.6, 13.4], 0.5) is None
-    assert tau_gen(steps, [19.1, 19.5, 17.0, 16.0], 0.5) is None
-    assert tau_gen(steps, [19.1, 19.7, 17.0, 16.0], 0.5) == pytest.approx(
+    # no generalization phase: no tau_best, not its first step
+    assert tau_best(steps, [19.1, 19.2, 14.6, 13.4], 0.5) is None
+    assert tau_best(steps, [19.1, 19.5, 17.0, 16.0], 0.5) is None
+    assert tau_best(steps, [19.1, 19.7, 17.0, 16.0], 0.5) == pytest.approx(
         10 ** (1 + 0.1 / 0.6))  # 19.2, a sixth of the way from 19.1 to 19.7
+
+
+def test_tau_gen_is_where_the_test_psnr_first_beats_the_identity_by_the_gain():
+    sigmas = [5 / 255, 25 / 255, 50 / 255, 100 / 255]
+    reference = identity_psnr(sigmas)
+    assert reference == pytest.approx(np.mean([20 * math.log10(255 / s) for s in (5, 25, 50, 100)]))
+    assert identity_psnr([0.1]) == pytest.approx(20.0)
+    steps = [10, 100, 1000, 10000]
+    # 1 dB above the identity halfway (in log steps) between 10 and 100, whatever comes later
+    curve = [reference, reference + 2, reference + 5, reference - 3]
+    assert tau_gen(steps, curve, reference, 1.0) == pytest.approx(10 ** 1.5)
+    assert tau_gen(steps, [reference + 0.5, reference - 4, reference - 6, reference - 7],
+                   reference, 1.0) is None  # memorizes before it generalizes
+    with pytest.raises(DataError):
+        identity_psnr([0.0])
 
 
 def test_onset_n_is_where_the_final_f_mem_falls_through_the_threshold():

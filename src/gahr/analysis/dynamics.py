@@ -11,13 +11,16 @@ reports):
   bootstrap one: the samples (the same seeds at every snapshot) are resampled jointly across
   snapshots and tau_mem recomputed per resample. Bonnaire, Urfin, Biroli & Mezard (NeurIPS
   2025) find tau_mem growing linearly with N.
-- tau_gen: the first time the test PSNR (mean over the noise levels) comes within `margin_db` of
-  its best over the snapshots, interpolated in log t; undefined (None) when that best is no
-  more than `margin_db` above the first snapshot's: such a net never generalizes better than
-  it started, it goes from the untrained net straight to memorizing. Bonnaire et al. mark
-  generalization by the sample quality reaching its best (FID); the test PSNR is that quality
-  measure for a denoiser, and its best lies before memorization makes it fall. They find
-  tau_gen independent of N (for N large enough to generalize first).
+- tau_gen: the first time the test PSNR (mean over the noise levels) exceeds the identity
+  denoiser's (the noisy input's, `identity_psnr`) by `gain_db`, interpolated in log t: when the
+  net begins to denoise images it never saw. Bonnaire et al.'s tau_gen is "an early time at
+  which models begin to generate high-quality samples", read off the FID; the test PSNR is the
+  denoiser's own quality measure, and a fixed gain marks that beginning for every N alike.
+  None when it never gets there: such a net memorizes before it generalizes.
+- tau_best: the first time the test PSNR comes within `margin_db` of its best over the
+  snapshots, interpolated in log t; None when that best is no more than `margin_db` above the
+  first snapshot's. Memorization ends the rise, so tau_best tracks tau_mem as well as
+  generalization.
 - the exponent b of tau_mem ~ N^b: least squares in log-log, with the percentile interval of b
   over the bootstrap resamples of every N's tau_mem.
 - the Gaussian share at sigma: 1 - sum ||D(y) - G(y)||^2 / sum ||D(y) - mu||^2 over noisy
@@ -111,7 +114,25 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def tau_gen(steps, test_psnr, margin_db: float) -> float | None:
+def identity_psnr(sigmas) -> float:
+    """The noisy input's PSNR (dB, [0, 1] images) averaged over `sigmas`: -20 log10(sigma) each,
+    the test PSNR of the identity denoiser, which a net with the paper's initialization starts
+    at."""
+    sigmas = np.asarray([float(s) for s in sigmas], dtype=np.float64)
+    if len(sigmas) == 0 or np.any(sigmas <= 0):
+        raise DataError(f"identity_psnr needs positive noise levels, got {sigmas.tolist()}")
+    return float(np.mean(-20 * np.log10(sigmas)))
+
+
+def tau_gen(steps, test_psnr, reference_db: float, gain_db: float) -> float | None:
+    """The first t at which the test PSNR exceeds `reference_db` (the identity denoiser's,
+    `identity_psnr`) by `gain_db`, interpolated in log t: the net has begun to denoise images it
+    never saw; None when it never does (it memorizes before it generalizes)."""
+    _check_curve(steps, test_psnr)
+    return crossing_step(steps, test_psnr, reference_db + gain_db)
+
+
+def tau_best(steps, test_psnr, margin_db: float) -> float | None:
     """The first t at which the test PSNR comes within `margin_db` of its best (log t); None
     when there is no generalization phase to time: the best is no more than `margin_db` above
     the first snapshot's (a net that memorizes as soon as it learns anything)."""

@@ -55,12 +55,14 @@ def run(args) -> int:
 
 
 def result_lines(out: dict) -> list[str]:
-    """The terminal summary: tau_mem and tau_gen per N, the exponent."""
+    """The terminal summary: tau_mem, tau_gen and tau_best per N, the exponent."""
     lines = []
     for n in out["ns"]:
         t, g = out["tau_mem"][str(n)], out["tau_gen"][str(n)]
         span = "" if t["value"] is None else f" [{_f(t['low'])}, {_f(t['high'])}]"
-        lines.append(f"N={n}: tau_mem {_f(t['value'])}{span}, tau_gen {_f(g)}, final f_mem "
+        best = out.get("tau_best", {}).get(str(n))
+        lines.append(f"N={n}: tau_mem {_f(t['value'])}{span}, tau_gen {_f(g, 'none')}, "
+                     f"tau_best {_f(best, 'none')}, final f_mem "
                      f"{out['f_mem'][str(n)]['value']:.2f}")
     e = out["exponent"]
     if e is not None:
@@ -69,5 +71,5 @@ def result_lines(out: dict) -> list[str]:
     return lines
 
 
-def _f(v) -> str:
-    return "not reached" if v is None else f"{v:.0f}"
+def _f(v, none: str = "not reached") -> str:
+    return none if v is None else f"{v:.0f}"

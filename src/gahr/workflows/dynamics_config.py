@@ -11,7 +11,7 @@ from ..errors import ConfigError
 
 @dataclass(frozen=True)
 class DynamicsSection:
-    """`[dynamics]`: how tau_mem and tau_gen are read off the snapshots' measurements.
+    """`[dynamics]`: how tau_mem, tau_gen and tau_best are read off the snapshots' measurements.
 
     Sampling, noise levels, the ratio of the ratio test and the evaluation images are those of
     `[memorization]`.
@@ -20,8 +20,10 @@ class DynamicsSection:
     # f_mem (both models' samples pooled) above which a model counts as memorizing: tau_mem is
     # the first step past it; the onset N (`--widths`) is where the last snapshot crosses it.
     threshold: float = 0.25
-    # tau_gen: the first step at which the test PSNR (mean over memorization.sigmas) is within
-    # this many dB of its best over the snapshots.
+    # tau_gen: the first step at which the test PSNR (mean over memorization.sigmas) exceeds the
+    # identity denoiser's by this many dB (the net has begun to generalize)
+    gen_gain_db: float = 1.0
+    # tau_best: the first step at which the test PSNR is within this many dB of its best
     gen_margin_db: float = 0.5
     # the distance of the ratio test (`analysis.memorization.COPY_DISTANCES`): "cosine" counts a
     # training image drawn at another contrast as a copy (bias-free nets do draw them so), "l2"
@@ -36,8 +38,9 @@ class DynamicsSection:
         if self.copy_distance not in COPY_DISTANCES:
             raise ConfigError(f"dynamics.copy_distance={self.copy_distance!r}: choose one of "
                               f"{', '.join(COPY_DISTANCES)}")
-        if not self.gen_margin_db > 0:
-            raise ConfigError(f"dynamics.gen_margin_db={self.gen_margin_db} must be > 0 (dB)")
+        if not self.gen_margin_db > 0 or not self.gen_gain_db > 0:
+            raise ConfigError(f"dynamics.gen_margin_db={self.gen_margin_db} and gen_gain_db="
+                              f"{self.gen_gain_db} must be > 0 (dB)")
 
 
 @dataclass(frozen=True)

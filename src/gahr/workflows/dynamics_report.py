@@ -70,9 +70,11 @@ def summarize(records: list[dict], config: DynamicsConfig) -> dict:
     steps = sorted({r["step"] for r in records})
     by = {(r["n"], r["step"]): r for r in records}
     rows = [_row(by[n, s], split) for n in ns for split in SPLITS for s in steps]
-    out = {"steps": steps, "ns": ns, "rows": rows, "tau_mem": {}, "tau_gen": {}, "f_mem": {},
-           "test_psnr": {}, "definitions": DEFINITIONS.format(
-               t=d.threshold, m=d.gen_margin_db, d=DISTANCE_WORDS[d.copy_distance])}
+    reference = dyn.identity_psnr(config.memorization.sigmas)
+    out = {"steps": steps, "ns": ns, "rows": rows, "tau_mem": {}, "tau_gen": {}, "tau_best": {},
+           "f_mem": {}, "test_psnr": {}, "identity_psnr": reference,
+           "definitions": DEFINITIONS.format(t=d.threshold, m=d.gen_margin_db, g=d.gen_gain_db,
+                                             r=reference, d=DISTANCE_WORDS[d.copy_distance])}
     replicates = {}
     for n in ns:
         flags = pooled_flags([by[n, s] for s in steps])
@@ -84,8 +86,9 @@ def summarize(records: list[dict], config: DynamicsConfig) -> dict:
         test = [_mean(row["test_psnr"] for row in rows if row["n"] == n and row["step"] == s)
                 for s in steps]
         out["test_psnr"][str(n)] = test
-        out["tau_gen"][str(n)] = dyn.tau_gen(steps, [np.nan if v is None else v for v in test],
-                                             d.gen_margin_db)
+        test = [np.nan if v is None else v for v in test]
+        out["tau_gen"][str(n)] = dyn.tau_gen(steps, test, reference, d.gen_gain_db)
+        out["tau_best"][str(n)] = dyn.tau_best(steps, test, d.gen_margin_db)
     reached = [n for n in ns if out["tau_mem"][str(n)]["reached"] and n != "all"]
     out["exponent"] = dyn.exponent(reached, [out["tau_mem"][str(n)]["value"] for n in reached],
                                    [replicates[n] for n in reached])
@@ -103,9 +106,11 @@ DEFINITIONS = (
     "samples pooled, 95% bootstrap "
     "interval. tau_mem: first step at which f_mem exceeds {t:g}, interpolated in log steps, "
     "interval from resampling the seeds. tau_gen: first step at which the test PSNR (mean over "
-    "the noise levels and the two models) is within {m:g} dB of its best over the snapshots "
-    "(Bonnaire, Urfin, Biroli & Mezard, NeurIPS 2025, read generalization off the sample "
-    "quality's best); none when that best is at most {m:g} dB above the first snapshot's (no "
+    "the noise levels and the two models) exceeds the identity denoiser's ({r:.2f} dB) by "
+    "{g:g} dB: the net has begun to generalize (Bonnaire, Urfin, Biroli & Mezard, NeurIPS "
+    "2025: 'an early time at which models begin to generate high-quality samples'); none when "
+    "it never does. tau_best: first step at which the test PSNR is within {m:g} dB of its best "
+    "over the snapshots; none when that best is at most {m:g} dB above the first snapshot's (no "
     "generalization phase). Gaussian share at sigma: "
     "1 - sum ||D(y) - G(y)||^2 / sum ||D(y) - mu||^2 on noisy held-out images, G the Wiener "
     "denoiser of the Gaussian fitted to the model's training set, mu its mean.")
@@ -172,8 +177,8 @@ def _figures(fig_dir: Path, out: dict, config: DynamicsConfig) -> dict:
     return {"phase": phase, "curves": curves, "gaussian_share": gauss}
 
 
-def _fmt(v, spec=".0f") -> str:
-    return "not reached" if v is None else f"{v:{spec}}"
+def _fmt(v, spec=".0f", none="not reached") -> str:
+    return none if v is None else f"{v:{spec}}"
 
 
 def phase_caption(out: dict) -> str:
@@ -199,13 +204,14 @@ def phase_caption(out: dict) -> str:
               else " (interval undefined: some resamples never cross)")
         text += f" Fitted tau_mem ~ N^b over {e['n']} N: b = {e['value']:.2f}{ci}."
     gens = {n: out["tau_gen"][str(n)] for n in ns}
-    text += " tau_gen: " + ", ".join(
-        f"{'none' if v is None else f'{v:.0f}'} (N = {n})" for n, v in gens.items())
+    text += " tau_gen: " + ", ".join(f"{_fmt(v, none='none')} (N = {n})" for n, v in gens.items())
     if None in gens.values():
-        text += (" (none: the test PSNR never rises more than the margin above the first "
-                 "snapshot's, the net memorizes as soon as it learns)")
+        text += (" (none: the test PSNR never gains the margin over the identity denoiser's, the "
+                 "net memorizes before it generalizes)")
     if out["tau_gen_ratio"] is not None:
         text += f"; largest / smallest = {out['tau_gen_ratio']:.2f}."
+    text += " tau_best (within the margin of the best test PSNR): " + ", ".join(
+        f"{_fmt(out['tau_best'][str(n)], none='none')} (N = {n})" for n in ns) + "."
     return text
 
 
@@ -238,6 +244,7 @@ def _report(root: Path, out: dict, figures: dict, config: DynamicsConfig) -> Pat
     table = [{"N": n, "tau_mem": out["tau_mem"][str(n)]["value"],
               "tau_mem low": out["tau_mem"][str(n)]["low"],
               "tau_mem high": out["tau_mem"][str(n)]["high"], "tau_gen": out["tau_gen"][str(n)],
+              "tau_best": out["tau_best"][str(n)],
               "final f_mem": out["f_mem"][str(n)]["value"],
               "final f_mem low": out["f_mem"][str(n)]["low"],
               "final f_mem high": out["f_mem"][str(n)]["high"]} for n in ns]
