@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from .errors import ReportError
 from .figures import DPI, _check_title, _save_figure, _to_numpy
-from .plots import legend_below
+from .plots import legend_below, log_scale
 from .sidecar import save_data as write_sidecar
 
 
@@ -23,7 +24,8 @@ def _edges(values: np.ndarray) -> np.ndarray:
 def phase_diagram(path, steps, ns, f_mem, title: str, tau_mem=None, tau_mem_interval=None,
                   tau_gen=None, colorbar: str = "f_mem", save_data=True) -> Path:
     """f_mem (len(ns), len(steps)) in colour on log steps x log N; `tau_mem` (one step per N,
-    NaN: not reached) as dots with their intervals (2, len(ns)) as bars, `tau_gen` as squares."""
+    NaN: not reached) as dots with their intervals (2, len(ns)) as bars, `tau_gen` as squares;
+    a NaN f_mem (no sample finished) is left white."""
     path = Path(path)
     _check_title(title)
     t = _to_numpy(steps, "steps").astype(np.float64).ravel()
@@ -49,8 +51,10 @@ def phase_diagram(path, steps, ns, f_mem, title: str, tau_mem=None, tau_mem_inte
     if tau_gen is not None:
         tg = _to_numpy(tau_gen, "tau_gen", allow_nan=True).astype(np.float64).ravel()
         ax.plot(tg, n, "s--", color="tab:red", mfc="white", label="tau_gen")
-    ax.set_xscale("log")
+    log_scale(ax, "x")
     ax.set_yscale("log")
+    ax.set_yticks(n, [f"{v:g}" for v in n])  # the N of the sweep, plain (never "6x10^1")
+    ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("training step")
     ax.set_ylabel("N (training images)")
     ax.set_title(title, fontsize=11)

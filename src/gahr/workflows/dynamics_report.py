@@ -196,7 +196,8 @@ def phase_caption(out: dict) -> str:
         return f"N = {n}: tau_mem {t['value']:.0f} [{low}, {high}]"
 
     parts = [one(n, t) for n, t in taus.items()]
-    text = ("Colour: f_mem at each snapshot; dots: tau_mem (f_mem first above "
+    text = ("Colour: f_mem at each snapshot (white: no sample finished); dots: tau_mem (f_mem "
+            "first above "
             f"{taus[ns[0]]['threshold']:g}) with its 95% interval. " + "; ".join(parts) + ".")
     e = out["exponent"]
     if e is not None:

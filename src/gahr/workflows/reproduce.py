@@ -159,7 +159,7 @@ _DISCS = {
 }
 
 # Memorization in time (not in the paper: Bonnaire, Urfin, Biroli & Mezard, NeurIPS 2025): the
-# S1/S2 sweep keeps log-spaced snapshots; f_mem, tau_mem(N), tau_gen and the Gaussian share.
+# S1/S2 sweep keeps log-spaced snapshots; f_mem, tau_mem(N), tau_gen, FID and the Gaussian share.
 _DYNAMICS = {
     "cpu": Recipe(steps=(("dynamics", "configs/dynamics/fashion16.toml", "--out",
                           "runs/fashion16-dynamics"),),
@@ -188,7 +188,7 @@ RESULTS = (
            "||J - J^T|| against ||J||, ||I - J||, the retained subspace and J y, per noise level",
            _SYMMETRY),
     Result("memorization-in-time", "beyond the paper: when training makes the denoiser memorize "
-           "(tau_mem against N, Bonnaire et al. 2025), when it generalizes best (tau_gen), and "
+           "(tau_mem against N, Bonnaire et al. 2025), when it begins to generalize (tau_gen), and "
            "how much of it the training set's Gaussian denoiser explains", _DYNAMICS),
 )
 
