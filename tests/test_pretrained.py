@@ -12,8 +12,8 @@ NAMES = pretrained_names()
 
 
 def test_models_are_shipped_and_small():
-    assert {"discs32", "discs32-long", "fashion32", "fashion16-n10-s1", "fashion16-n1000-s1",
-            *(f"calpha32-alpha{a}" for a in range(1, 6))} <= set(NAMES)
+    assert {"discs32", "discs32-long", "fashion32", "fashion32-wide", "fashion16-n10-s1",
+            "fashion16-n1000-s1", *(f"calpha32-alpha{a}" for a in range(1, 6))} <= set(NAMES)
     root = resolve_model_path(f"pretrained:{NAMES[0]}").parent
     total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     assert total < 20 * 2**20
