@@ -196,7 +196,8 @@ def phase_caption(out: dict) -> str:
         return f"N = {n}: tau_mem {t['value']:.0f} [{low}, {high}]"
 
     parts = [one(n, t) for n, t in taus.items()]
-    text = ("Colour: f_mem at each snapshot (white: no sample finished); dots: tau_mem (f_mem "
+    text = ("Colour: f_mem at each snapshot (white: no sample finished); squares: tau_gen (the "
+            "test PSNR's first clear gain over the identity denoiser); dots: tau_mem (f_mem "
             "first above "
             f"{taus[ns[0]]['threshold']:g}) with its 95% interval. " + "; ".join(parts) + ".")
     e = out["exponent"]
@@ -207,8 +208,8 @@ def phase_caption(out: dict) -> str:
     gens = {n: out["tau_gen"][str(n)] for n in ns}
     text += " tau_gen: " + ", ".join(f"{_fmt(v, none='none')} (N = {n})" for n, v in gens.items())
     if None in gens.values():
-        text += (" (none: the test PSNR never gains the margin over the identity denoiser's, the "
-                 "net memorizes before it generalizes)")
+        text += (" (none: the test PSNR never rises the set gain above the identity denoiser's, "
+                 "the net memorizes before it generalizes)")
     if out["tau_gen_ratio"] is not None:
         text += f"; largest / smallest = {out['tau_gen_ratio']:.2f}."
     text += " tau_best (within the margin of the best test PSNR): " + ", ".join(
@@ -231,7 +232,9 @@ def share_caption(out: dict, sigmas: list[str]) -> str:
                  for n in (ns[0], ns[-1])]
         parts.append(f"sigma {k}/255: " + ", ".join(cells))
     return (f"Share at step {first} -> step {last} (mean of S1 and S2; 1: the net is the "
-            "training set's Wiener denoiser). " + "; ".join(parts) + ".")
+            "training set's Wiener denoiser). " + "; ".join(parts) + ". At low noise the "
+            "Wiener denoiser is close to the identity, so a net that has learned little already "
+            "scores high there: read the share at high noise.")
 
 
 def _report(root: Path, out: dict, figures: dict, config: DynamicsConfig) -> Path:
