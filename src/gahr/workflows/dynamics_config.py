@@ -38,9 +38,9 @@ class DynamicsSection:
         if self.copy_distance not in COPY_DISTANCES:
             raise ConfigError(f"dynamics.copy_distance={self.copy_distance!r}: choose one of "
                               f"{', '.join(COPY_DISTANCES)}")
-        if not self.gen_margin_db > 0 or not self.gen_gain_db > 0:
-            raise ConfigError(f"dynamics.gen_margin_db={self.gen_margin_db} and gen_gain_db="
-                              f"{self.gen_gain_db} must be > 0 (dB)")
+        for name in ("gen_margin_db", "gen_gain_db"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"dynamics.{name}={getattr(self, name)} must be > 0 (dB)")
 
 
 @dataclass(frozen=True)
