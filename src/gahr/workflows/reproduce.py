@@ -164,8 +164,8 @@ _DYNAMICS = {
     "cpu": Recipe(steps=(("dynamics", "configs/dynamics/fashion16.toml", "--out",
                           "runs/fashion16-dynamics"),),
                   preset="configs/dynamics/fashion16.toml", needs=(_FASHION,),
-                  cpu_time="about 1 h (12 runs of 4-5 min on one thread beside other jobs, then "
-                           "15 min of measurement)"),
+                  cpu_time="about 50 min (12 runs of 2-5 min on one thread beside other jobs, "
+                           "then 10 min of measurement)"),
 }
 
 RESULTS = (
