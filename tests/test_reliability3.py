@@ -376,6 +376,9 @@ def test_damaged_or_swapped_weights_are_refused_and_retrained_on_request(tmp_pat
     capsys.readouterr()
     err = one_line_error(capsys, ["train", "--out", str(run), *TRAIN])
     assert "SHA-256" in err and "from the checkpoint" in err
+    assert main(["train", "--out", str(run), *TRAIN, "--retrain"]) == 0  # the way out it names
+    assert "deleting it to train again" in capsys.readouterr().out
+    RunDir(run).verify_weights()
 
 
 def test_a_demo_killed_in_its_eigen_stage_redoes_it(tmp_path, monkeypatch):

@@ -66,3 +66,29 @@ def test_config_file_and_in_memory_images_agree(tmp_path):
     b = train(cfg, tmp_path / "b", images=images, progress=False)
     assert all(torch.equal(x, y) for x, y in zip(a.net.state_dict().values(),
                                                  b.net.state_dict().values()))
+
+
+def test_retrain_replaces_a_finished_run_trained_with_other_settings(tmp_path, capsys):
+    """Without --retrain a finished run with other settings is refused in one line naming
+    --retrain, and left as it was (a --dry-run with --retrain too); with it, it is deleted
+    (its metrics rows with it) and trained again with the settings asked."""
+    base = ["train", str(TINY), "--set", "train.threads=1", "--set", "train.epochs=1",
+            "--out", str(tmp_path), "--quiet"]
+    assert main(base) == 0
+    weights = tmp_path / "model.safetensors"
+    before = weights.read_bytes()
+    capsys.readouterr()
+    changed = [*base, "--set", "train.lr=0.01"]
+    assert main(changed) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "train.lr=0.001 (asked: 0.01)" in err and "--retrain" in err, err
+    assert main([*changed, "--retrain", "--dry-run"]) == 0
+    assert json.loads(capsys.readouterr().out)["train"]["lr"] == 0.01
+    assert weights.read_bytes() == before
+    (tmp_path / "figures" / "stale.png").write_bytes(b"old")  # the old run's figures go too
+    assert main([*changed, "--retrain"]) == 0
+    out = capsys.readouterr().out
+    assert "deleting it to train again (--retrain)" in out and "trained: epoch 1" in out, out
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["lr"] == 0.01
+    assert weights.read_bytes() != before and len(read_metrics(tmp_path)) == 1
+    assert not (tmp_path / "figures" / "stale.png").exists()

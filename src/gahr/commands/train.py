@@ -17,6 +17,9 @@ def register(sub) -> None:
     add_overrides_arg(p)
     p.add_argument("--out", help="run dir to write (required unless --dry-run)")
     add_train_shortcuts(p)
+    p.add_argument("--retrain", action="store_true",
+                   help="train again (deleting it) a run in --out saved with other settings or "
+                   "with damaged weights; without it such a run is refused")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -55,6 +58,7 @@ def run(args) -> int:
         return 0
     if not args.out:
         raise ConfigError("no run dir given; add --out RUN_DIR")
+    check_reuse(config, args.out, args.retrain)
     result = train(config, args.out, progress=show_progress(args))
     state = "already finished" if result.already_finished else "trained"
     if result.is_main:
@@ -62,3 +66,24 @@ def run(args) -> int:
         print(f"{state}: {summarize(result.metrics, loss_key(config))}{sizes} -> "
               f"{result.run_dir}")
     return 0
+
+
+def check_reuse(config, out, retrain: bool) -> None:
+    """Refuse (naming --retrain) a run in `out` saved with other settings; with `retrain`
+    delete it, or one whose weights are damaged, to train again: the sweep's `replace_changed`
+    and `finished`, on a job of one run, under the run dir's lock."""
+    import os
+    from pathlib import Path
+
+    from ..errors import ConfigError
+    from ..rundir import RunDir
+    from ..train.sweep import Job, finished, replace_changed
+
+    if retrain and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError("--retrain does not run under torchrun (every rank would delete the "
+                          "run); delete the run dir first, or use a new --out")
+    job = Job(str(out), Path(out), config)
+    RunDir(job.run_dir).check_writable()
+    replace_changed([job], retrain, print)
+    if retrain:
+        finished(job, config.train.epochs, retrain, print)

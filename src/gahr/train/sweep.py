@@ -77,13 +77,8 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
     claim(Path(out if out is not None else config.sweep.out), "sweep")  # sweep.json's writer
     for j in selected:
         RunDir(j.run_dir).check_writable()
-    changed = check_reuse(selected, retrain)
-    for j in selected:
-        if j.name in changed:
-            log(f"{j.name}: trained with other settings ({describe_changes(changed[j.name])}); "
-                f"deleting it to train again (--retrain)")
-            RunDir(j.run_dir).delete()
-    todo = [j for j in selected if not _finished(j, config.train.epochs, retrain, log)]
+    replace_changed(selected, retrain, log)
+    todo = [j for j in selected if not finished(j, config.train.epochs, retrain, log)]
     for j in selected:
         if j not in todo:
             log(f"{j.name}: finished, skipped (trained with these settings; {j.run_dir})")
@@ -108,7 +103,7 @@ def run_sweep(config: SweepConfig, out=None, job: int | None = None,
     return todo
 
 
-def _finished(job: Job, epochs: int, retrain: bool, log) -> bool:
+def finished(job: Job, epochs: int, retrain: bool, log) -> bool:
     """`is_finished`; with `retrain`, a run whose weights or checkpoint are damaged (a
     CheckpointError) is deleted, to be trained again."""
     try:
@@ -167,6 +162,17 @@ def stop_workers(pool, grace: float = 60.0) -> None:
             with contextlib.suppress(OSError):
                 os.kill(worker.pid, signal.SIGTERM)
         time.sleep(0.5)
+
+
+def replace_changed(jobs: list[Job], retrain: bool, log: Callable[[str], None]) -> None:
+    """`check_reuse`, then with `retrain` delete (logging it) every run dir holding a run with
+    other settings, so that it trains again from scratch. `gahr train --retrain` uses it too."""
+    changed = check_reuse(jobs, retrain)
+    for j in jobs:
+        if j.name in changed:
+            log(f"{j.name}: trained with other settings ({describe_changes(changed[j.name])}); "
+                f"deleting it to train again (--retrain)")
+            RunDir(j.run_dir).delete()
 
 
 def check_reuse(jobs: list[Job], retrain: bool = False) -> dict[str, dict]:
