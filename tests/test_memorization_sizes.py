@@ -45,7 +45,7 @@ def test_summary_averages_the_gap_over_the_noise_levels():
 
 
 @pytest.mark.slow
-def test_cli_runs_the_experiment_at_two_sizes(tmp_path):
+def test_cli_runs_the_experiment_at_two_sizes(tmp_path, capsys):
     from gahr.cli import main
 
     preset = Path(__file__).parents[1] / "configs" / "experiments" / "discs_demo.toml"
@@ -66,3 +66,13 @@ def test_cli_runs_the_experiment_at_two_sizes(tmp_path):
                              .read_text())
         assert [row["N"] for row in results["table"]] == [1, 8]
     assert (tmp_path / "exp-sizes-12px-16px" / "gap_vs_n_by_size.png").is_file()
+    # it says where its reports are, as `gahr memorization` without --sizes does
+    lines = capsys.readouterr().out.splitlines()
+    reports = [Path(line.removeprefix("report: ")) for line in lines
+               if line.startswith("report: ")]
+    assert reports == [tmp_path / f"exp-{size}px" / "memorization" / "report.html"
+                       for size in (12, 16)]
+    assert all(r.is_file() for r in reports)
+    printed = lines[-1].removeprefix("sizes: ").split(" (figure: ")
+    assert Path(printed[0]) == tmp_path / "exp-sizes-12px-16px" / "sizes.json"
+    assert Path(printed[0]).is_file() and Path(printed[1].rstrip(")")).is_file()

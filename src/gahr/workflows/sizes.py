@@ -16,7 +16,7 @@ from ..config import ExperimentConfig, load_experiment
 from ..errors import ConfigError
 from ..io import save_json
 from ..report import line_plot
-from .experiment import run_experiment
+from .experiment import analysis_dir, run_experiment
 
 
 def parse_sizes(text: str) -> list[tuple[int, int | None]]:
@@ -54,7 +54,7 @@ def run_sizes(path, overrides, sizes, out=None, train: bool = True, progress: bo
     """The experiment of `path` at each image side in `sizes`; see the module docstring.
     `retrain`: train runs saved with other settings again (see `run_experiment`)."""
     base = load_experiment(path, overrides)
-    tables = {}
+    tables, reports = {}, []
 
     def settings(size, blocks):
         more = [] if blocks is None else [f"model.num_blocks={blocks}"]
@@ -68,6 +68,7 @@ def run_sizes(path, overrides, sizes, out=None, train: bool = True, progress: bo
         results = run_experiment(config, out=root, train=train, progress=progress, log=log,
                                  retrain=retrain)
         tables[size_label(size, blocks)] = results["table"]
+        reports.append(analysis_dir(config, root) / "report.html")
     sigmas = base.memorization.sigmas
     summary = summarize_sizes(tables, sigmas, gap_db)
     tag = "-".join(f"{size}px" + (f"{blocks}b" if blocks else "") for size, blocks in sizes)
@@ -76,6 +77,9 @@ def run_sizes(path, overrides, sizes, out=None, train: bool = True, progress: bo
     _plot_gaps(dest / "gap_vs_n_by_size.png", summary)
     for key, v in summary["sizes"].items():
         log(f"size {key}: gap closes (< {gap_db:g} dB) from N = {v['transition_n']}")
+    for report in reports:  # one per size, as `gahr memorization` prints its one
+        log(f"report: {report}")
+    log(f"sizes: {dest / 'sizes.json'} (figure: {dest / 'gap_vs_n_by_size.png'})")
     return summary
 
 
