@@ -3,7 +3,9 @@ half-written, and an output path that cannot be written says so before any work 
 
 A full disk is one error, `DiskFullError` (one line, exit 2), wherever it strikes: `disk_full`
 recognizes ENOSPC/EDQUOT and the wrappers torch and safetensors put around them, and
-`atomic_path` removes the half-written temporary file and raises it.
+`atomic_path` removes the half-written temporary file and raises it. `atomic_path` syncs the
+temporary file to the device before renaming it into place (and the directory after), so a power
+cut leaves the old file or the whole new one, never a renamed empty one.
 """
 
 import contextlib
@@ -113,13 +115,38 @@ def atomic_path(path):
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~current_umask())
+        fsync_path(tmp)  # the bytes on disk before the name: a power cut leaves no empty file
         os.replace(tmp, path)
+        fsync_dir(path.parent)
     except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         if isinstance(e, Exception) and not isinstance(e, DiskFullError) and disk_full(e):
             raise disk_full_error(path) from None
         raise
+
+
+def fsync_path(path) -> None:
+    """Flush `path`'s bytes to the device (`os.fsync`); its errors (a full disk among them)
+    propagate."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path) -> None:
+    """Flush directory `path`'s entries (a rename into it) to the device, on POSIX; a
+    filesystem that cannot sync a directory is left as it is."""
+    if not hasattr(os, "O_DIRECTORY"):  # pragma: no cover - Windows
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def check_out_dir(path, markers, kind: str, forbidden=()) -> Path:
