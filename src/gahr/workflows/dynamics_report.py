@@ -19,6 +19,7 @@ from ..metrics import sigma_label
 from ..report import Report, panel_plot, phase_diagram
 from ..rundir import FIGURES
 from .dynamics_config import DynamicsConfig
+from .quality import quality_columns
 
 
 def pooled_flags(records: list[dict]) -> np.ndarray:
@@ -49,18 +50,15 @@ def _row(record: dict, split: str) -> dict:
             "gaussian_share": rec["gaussian_share"], **_quality_columns(record.get("quality"))}
 
 
+QUALITY_COLUMNS = ("fid", "fid_low", "fid_high", "kid", "kid_low", "kid_high", "fid_real",
+                   "quality_n")
+
+
 def _quality_columns(quality: dict | None) -> dict:
     """FID / KID of both models' samples pooled (the same in the N's two rows), their 95%
-    intervals, the real-against-real FID at the same count and that count."""
-    cols = dict.fromkeys(("fid", "fid_low", "fid_high", "kid", "kid_low", "kid_high",
-                          "fid_real", "quality_n"))
-    if quality:
-        for name in ("fid", "kid"):
-            q = quality[name]
-            cols[name], cols[f"{name}_low"], cols[f"{name}_high"] = q["value"], q["low"], q["high"]
-        cols["fid_real"] = quality["real"]["fid"]["value"]
-        cols["quality_n"] = quality["n_samples"]
-    return cols
+    intervals, the real-against-real FID at the same count and that count; None each where
+    nothing was measured."""
+    return dict.fromkeys(QUALITY_COLUMNS) | (quality_columns(quality) if quality else {})
 
 
 def summarize(records: list[dict], config: DynamicsConfig) -> dict:

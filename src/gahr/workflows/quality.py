@@ -213,12 +213,8 @@ def sweep_quality(data, pairs: dict) -> Callable:
     def measure(n, samples: torch.Tensor) -> SampleQuality | None:
         jobs = (pairs.get(n) or {}).values()  # external models may record no [data]
         exclude = [job.config.data for job in jobs if getattr(job, "config", None) is not None]
-        try:
-            ref = real_reference(data, size=int(samples.shape[-1]), exclude=exclude,
-                                 n_reference=SWEEP_REFERENCE)
-            return quality_of(samples, ref, SWEEP_RESAMPLES)
-        except (ConfigError, DataError):
-            return None
+        found = _sweep_measure(samples, data, exclude)
+        return None if found is None else found[0]
     return measure
 
 
@@ -226,14 +222,39 @@ def quality_with_baseline(samples: torch.Tensor, data, exclude=()) -> dict | Non
     """FID/KID of the finite `samples` against `data`'s held-out real images (sweep-sized
     reference and resamples) with real against real at the same count beside (`real`), as a
     plain dict; None where no held-out real images are known or fewer than 2 samples finished."""
+    found = _sweep_measure(samples, data, exclude, baseline=True)
+    if found is None:
+        return None
+    quality, real = found
+    return quality.as_dict() | {"real": real.as_dict()}
+
+
+def _sweep_measure(samples: torch.Tensor, data, exclude, baseline: bool = False):
+    """(FID/KID of `samples`, real against real at their count or None) on the sweep-sized
+    reference (`SWEEP_REFERENCE` images, `SWEEP_RESAMPLES` resamples); None where the data has
+    no held-out real images or too few samples finished."""
     try:
         ref = real_reference(data, size=int(samples.shape[-1]), exclude=exclude,
                              n_reference=SWEEP_REFERENCE)
         found = quality_of(samples, ref, SWEEP_RESAMPLES)
-        real = real_baseline(ref, found.n_samples, SWEEP_RESAMPLES)
+        real = real_baseline(ref, found.n_samples, SWEEP_RESAMPLES) if baseline else None
     except (ConfigError, DataError):
         return None
-    return found.as_dict() | {"real": real.as_dict()}
+    return found, real
+
+
+def quality_columns(quality: dict) -> dict:
+    """A table row's columns of one `SampleQuality.as_dict()`: fid / kid with `_low`, `_high`
+    (95% bootstrap intervals), `quality_n` (the samples measured) and, where the dict holds
+    real against real (`quality_with_baseline`), `fid_real`."""
+    cols = {}
+    for name in ("fid", "kid"):
+        q = quality[name]
+        cols[name], cols[f"{name}_low"], cols[f"{name}_high"] = q["value"], q["low"], q["high"]
+    cols["quality_n"] = quality["n_samples"]
+    if "real" in quality:
+        cols["fid_real"] = quality["real"]["fid"]["value"]
+    return cols
 
 
 def add_quality_columns(table: list[dict], out: Path, records: list[dict], measure) -> None:
@@ -247,9 +268,5 @@ def add_quality_columns(table: list[dict], out: Path, records: list[dict], measu
             samples = torch.from_numpy(np.concatenate([z[k] for k in z.files
                                                        if k.startswith("samples_")]))
         found = measure(record["n"], samples)
-        if found is None:
-            continue
-        for name in ("fid", "kid"):
-            q = getattr(found, name)
-            row[name], row[f"{name}_low"], row[f"{name}_high"] = q.value, q.low, q.high
-        row["quality_n"] = found.n_samples
+        if found is not None:
+            row.update(quality_columns(found.as_dict()))
