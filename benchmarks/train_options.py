@@ -23,12 +23,18 @@ from pathlib import Path
 import torch
 
 from gahr.config import load_config
-from gahr.data import open_dataset
 from gahr.train import build_net, select
 from gahr.train.precision import cpu_bf16_flags
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_throughput import clock_ghz, flop_per_image, trainer  # noqa: E402
+from train_throughput import (  # noqa: E402
+    add_net_args,
+    bench_images,
+    clock_ghz,
+    flop_per_image,
+    net_overrides,
+    trainer,
+)
 
 VARIANTS = {"fp32": ("off", "false"), "bf16": ("bf16", "false"), "compile": ("off", "true"),
             "bf16+compile": ("bf16", "true")}
@@ -36,23 +42,14 @@ VARIANTS = {"fp32": ("off", "false"), "bf16": ("bf16", "false"), "compile": ("of
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=40)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--size", type=int, default=32)
-    p.add_argument("--kernels", type=int, default=16)
-    p.add_argument("--blocks", type=int, default=2)
-    p.add_argument("--threads", type=int, default=1)
+    add_net_args(p, steps=40, threads=1)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--flop-per-cycle", type=float, default=32.0)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    images = open_dataset("discs", n=1024 + 64, size=args.size, seed=0)
-    base = ["model.arch=unet", f"model.num_kernels={args.kernels}",
-            f"model.num_blocks={args.blocks}", "train.epochs=1",
-            f"train.samples_per_epoch={args.steps * args.batch}",
-            f"train.batch_size={args.batch}", "train.eval_sigmas=[0.1]", "train.eval_images=8",
-            "data.n_test=64", "train.device=cpu", f"train.threads={args.threads}"]
+    images = bench_images(args)
+    base = net_overrides(args, "cpu")
     configs = {name: load_config(None, [*base, f"train.amp={amp}", f"train.compile={comp}"])
                for name, (amp, comp) in VARIANTS.items() if name in args.variants}
     train_images = select(images, configs[args.variants[0]].data).train

@@ -94,14 +94,35 @@ def clock_ghz() -> float:
     return float("nan")
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=60)
+def add_net_args(p: argparse.ArgumentParser, steps: int, threads: int,
+                 threads_help: str | None = None) -> None:
+    """The measured net and run: `--steps --batch --size --kernels --blocks --threads`."""
+    p.add_argument("--steps", type=int, default=steps)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--size", type=int, default=32)
     p.add_argument("--kernels", type=int, default=16)
     p.add_argument("--blocks", type=int, default=2)
-    p.add_argument("--threads", type=int, default=0, help="0: torch's default")
+    p.add_argument("--threads", type=int, default=threads, help=threads_help)
+
+
+def bench_images(args) -> torch.Tensor:
+    """The benchmark's images: 1024 training + 64 test discs at `args.size`."""
+    return open_dataset("discs", n=1024 + 64, size=args.size, seed=0)
+
+
+def net_overrides(args, device: str) -> list[str]:
+    """The trainer's config for `add_net_args`' net and run: one epoch of `args.steps` steps,
+    a token evaluation (8 images at one sigma)."""
+    return ["model.arch=unet", f"model.num_kernels={args.kernels}",
+            f"model.num_blocks={args.blocks}", "train.epochs=1",
+            f"train.samples_per_epoch={args.steps * args.batch}",
+            f"train.batch_size={args.batch}", "train.eval_sigmas=[0.1]", "train.eval_images=8",
+            "data.n_test=64", f"train.device={device}", f"train.threads={args.threads}"]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_net_args(p, steps=60, threads=0, threads_help="0: torch's default")
     p.add_argument("--device", default="cpu")
     p.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"],
                    help="the trainer's train.channels_last (off: isolates the loop's own gain)")
@@ -112,13 +133,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    images = open_dataset("discs", n=1024 + 64, size=args.size, seed=0)
-    config = load_config(None, [
-        "model.arch=unet", f"model.num_kernels={args.kernels}", f"model.num_blocks={args.blocks}",
-        "train.epochs=1", f"train.samples_per_epoch={args.steps * args.batch}",
-        f"train.batch_size={args.batch}", "train.eval_sigmas=[0.1]", "train.eval_images=8",
-        "data.n_test=64", f"train.device={args.device}", f"train.threads={args.threads}",
-        f"train.channels_last={args.channels_last}"])
+    images = bench_images(args)
+    config = load_config(None, [*net_overrides(args, args.device),
+                                f"train.channels_last={args.channels_last}"])
     train_images = select(images, config.data).train
     ref, ours = [], []
     for _ in range(args.repeats):  # alternate, so a load change on the machine hits both
